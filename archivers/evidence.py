@@ -1,0 +1,67 @@
+"""The evidence locker: one object store, its catalog and its custody log, opened from
+the settings. Every interface works through this one handle."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from config import Settings
+from storage.catalog import Catalog
+from storage.objects import LocalObjectStore
+
+from .custody import CustodyLog
+from .sealing import SealContext
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for dist in ("saksi", "scrapy", "twisted", "warcio", "isal", "sqlalchemy"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return versions
+
+
+@dataclass
+class Evidence:
+    settings: Settings
+    store: LocalObjectStore
+    catalog: Catalog
+    custody: CustodyLog
+
+    @classmethod
+    def open(cls, settings: Settings) -> Evidence:
+        data_dir = Path(settings.data_dir)
+        store = LocalObjectStore(data_dir)
+        catalog = Catalog.in_data_dir(data_dir)
+        return cls(settings, store, catalog, CustodyLog(catalog, store))
+
+    @property
+    def actor(self) -> str:
+        return self.settings.collector.name
+
+    @property
+    def work_dir(self) -> Path:
+        """Spool files of captures in progress (never evidence until sealed)."""
+        return Path(self.settings.data_dir) / "work"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Partial bytes of interrupted captures: kept, never presented as sealed."""
+        return Path(self.settings.data_dir) / "quarantine"
+
+    def seal_context(self) -> SealContext:
+        return SealContext(
+            collector=self.settings.collector.name,
+            organisation=self.settings.collector.organisation,
+            software=software_versions(),
+            settings=self.settings.effective(),
+            store={k: v for k, v in self.store.describe().items() if k != "root"},
+        )
+
+    def close(self) -> None:
+        self.catalog.close()

@@ -1,0 +1,80 @@
+"""Rebuild the catalog from the object store alone.
+
+The store is the source of truth: sealed manifests give the captures and their
+artifacts, custody segments give the events (and, for captures that were never sealed,
+their request and failure). The new catalog is built beside the old one and swapped in
+only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from storage.catalog import Catalog
+from storage.records import FAILED, Artifact, Capture, parse_iso
+
+from .custody import CustodyLog
+
+
+def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, int]:
+    """Returns (captures, custody events) in the rebuilt catalog."""
+    events, segment_rows = custody.load_from_store()
+    captures: dict[str, Capture] = {}
+    cases: dict[str, dict] = {}
+    for key in store.keys("captures"):
+        if not key.endswith("/manifest.json"):
+            continue
+        with store.open_verified(key) as reader:
+            manifest = json.loads(reader.read())
+        capture = _capture_from_manifest(manifest)
+        capture.manifest_sha256 = reader.sha256
+        capture.artifacts.append(Artifact("manifest", reader.sha256, reader.bytes,
+                                          "application/json", key, "manifest.json"))
+        captures[capture.id] = capture
+    for ev in events:
+        if ev.action == "case.created":
+            cases.setdefault(ev.subject, {"id": ev.subject, "title": "",
+                                          "created_by": ev.actor, "created_at": ev.at})
+        elif ev.action == "capture.requested" and ev.subject not in captures:
+            captures[ev.subject] = Capture(
+                id=ev.subject, case=ev.details.get("case"), requested_url=ev.details["url"],
+                mode=ev.details.get("mode", "static"), requested_by=ev.actor,
+                requested_at=ev.at, note=ev.details.get("note"), status=FAILED,
+                error="no sealed manifest in the store")
+        elif ev.action == "capture.failed" and ev.subject in captures:
+            capture = captures[ev.subject]
+            if capture.manifest_sha256 is None:
+                capture.error = ev.details.get("error") or capture.error
+                capture.finished_at = ev.at
+    for capture in captures.values():
+        if capture.case and capture.case not in cases:
+            cases[capture.case] = {"id": capture.case, "title": "",
+                                   "created_by": capture.requested_by,
+                                   "created_at": capture.requested_at}
+    target = data_dir / "catalog.sqlite"
+    building = data_dir / "catalog.rebuild.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{building}{suffix}").unlink(missing_ok=True)
+    fresh = Catalog(f"sqlite:///{building.resolve()}")
+    fresh.load_rebuilt(sorted(captures.values(), key=lambda c: c.id), list(cases.values()),
+                       events, segment_rows)
+    fresh.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    os.replace(building, target)
+    return len(captures), len(events)
+
+
+def _capture_from_manifest(manifest: dict) -> Capture:
+    c = manifest["capture"]
+    return Capture(
+        id=c["id"], case=c.get("case"), requested_url=c["requested_url"], mode=c["mode"],
+        status=c["status"], canonical_url=c.get("canonical_url"), final_url=c.get("final_url"),
+        platform=c.get("platform", "generic"), requested_by=c.get("requested_by", ""),
+        requested_at=parse_iso(c.get("requested_at")), started_at=parse_iso(c.get("started_at")),
+        finished_at=parse_iso(c.get("finished_at")), error=c.get("error"), note=c.get("note"),
+        truncated=c.get("truncated"), http_status=c.get("http_status"), post=c.get("post"),
+        artifacts=[Artifact.from_json(a) for a in manifest.get("artifacts", [])],
+    )

@@ -1,0 +1,223 @@
+"""Sealing: turns a finished capture's exchanges into stored, hashed evidence.
+
+For each capture: one WARC (warcinfo, request/response per exchange, a metadata record
+with the redirect chain, timings, TLS details and certificate chain), the certificate
+chain as its own artifact, and the manifest (canonical JSON listing every artifact with
+SHA-256, size and media type). Objects are written into a DurableBatch; the caller
+commits the batch and only then marks the capture sealed in the catalog, so nothing is
+reported sealed before it is durable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from storage.catalog import EventDraft
+from storage.objects import DurableBatch, PendingObject, StoredObject, blob_key
+from storage.records import FAILED, Artifact, Capture, canonical_json, iso, utcnow
+
+from .exchange import Exchange
+from .warc import WarcWriter, exchange_records, metadata_record, warcinfo_record
+
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class CaptureRun:
+    """Everything one capture produced, handed from the crawler to the sealer."""
+
+    capture: Capture
+    exchanges: list[Exchange] = field(default_factory=list)
+    redirect_chain: list[dict[str, Any]] = field(default_factory=list)
+    robots_txt: str = "not consulted (URL requested explicitly)"
+    work_dir: Path | None = None  # spool files, removed once sealed
+
+
+@dataclass
+class SealContext:
+    """What every seal needs to say about where and how it was made."""
+
+    collector: str
+    organisation: str
+    software: dict[str, str]
+    settings: dict[str, Any]
+    store: dict[str, Any]
+    host: str = field(default_factory=socket.gethostname)
+
+
+@dataclass
+class SealedCapture:
+    capture: Capture
+    manifest_bytes: bytes
+    events: list[EventDraft]
+    _pending: list[tuple[PendingObject, Artifact]] = field(default_factory=list)
+
+    def resolve(self, batch: DurableBatch) -> None:
+        """After commit: note which objects were new (for object.stored events)."""
+        for pending, artifact in self._pending:
+            stored: StoredObject = batch.result(pending)
+            artifact.key = stored.key
+            self.events.insert(0, EventDraft(
+                actor=self.capture.requested_by or "saksi", action="object.stored",
+                subject=stored.sha256,
+                details={"key": stored.key, "bytes": stored.bytes, "kind": artifact.kind,
+                         "capture": self.capture.id, "new": not stored.existed},
+            ))
+
+
+def seal_capture(run: CaptureRun, ctx: SealContext, batch: DurableBatch) -> SealedCapture:
+    capture = run.capture
+    artifacts: list[Artifact] = []
+    pending_list: list[tuple[PendingObject, Artifact]] = []
+    recorded = [ex for ex in run.exchanges if ex.response_spool is not None or ex.request_head]
+    if recorded:
+        pending, artifact = _write_warc(run, ctx, batch, recorded)
+        artifacts.append(artifact)
+        pending_list.append((pending, artifact))
+    chain = _certificate_chain(recorded)
+    if chain:
+        pending = batch.new_blob()
+        pending.write(chain)
+        pending.close()
+        artifact = Artifact("certificate", pending.writer.sha256, pending.writer.bytes,
+                            "application/x-pem-file", blob_key(pending.writer.sha256),
+                            "certificate-chain.pem")
+        artifacts.append(artifact)
+        pending_list.append((pending, artifact))
+    capture.artifacts = artifacts
+    manifest = build_manifest(run, ctx)
+    manifest_bytes = canonical_json(manifest)
+    manifest_key = f"captures/{capture.id}/manifest.json"
+    batch.add_named(manifest_key, manifest_bytes)
+    capture.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+    capture.artifacts = artifacts + [Artifact(
+        "manifest", capture.manifest_sha256, len(manifest_bytes), "application/json",
+        manifest_key, "manifest.json")]
+    action = "capture.failed" if capture.status == FAILED else "capture.sealed"
+    details: dict[str, Any] = {"status": capture.status, "manifest_sha256":
+                               capture.manifest_sha256, "manifest_key": manifest_key}
+    if capture.error:
+        details["error"] = capture.error
+    events = [EventDraft(actor=capture.requested_by or "saksi", action=action,
+                         subject=capture.id, details=details)]
+    return SealedCapture(capture, manifest_bytes, events, pending_list)
+
+
+def build_manifest(run: CaptureRun, ctx: SealContext) -> dict[str, Any]:
+    capture = run.capture
+    body = capture.to_json()
+    for key in ("artifacts", "seals", "storage_state", "manifest_sha256"):
+        body.pop(key, None)
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "capture": body,
+        "artifacts": [a.to_json() for a in capture.artifacts],
+        "exchanges": [_exchange_summary(ex) for ex in run.exchanges],
+        "collector": {"name": ctx.collector, "organisation": ctx.organisation,
+                      "host": ctx.host},
+        "software": ctx.software,
+        "store": ctx.store,
+        "robots_txt": run.robots_txt,
+        "seals": {
+            "signature": "none: no signing key configured",
+            "timestamps": "none: no RFC 3161 timestamp authority configured",
+        },
+    }
+
+
+def _exchange_summary(ex: Exchange) -> dict[str, Any]:
+    return {
+        "url": ex.url, "method": ex.method, "sent_at": iso(ex.sent_at),
+        "ip_address": ex.ip_address, "status": ex.status, "reason": ex.reason,
+        "response_bytes": ex.response_bytes, "block_sha256": ex.block_sha256 or None,
+        "truncated": ex.truncated, "error": ex.error, "notes": ex.notes,
+    }
+
+
+def _write_warc(run: CaptureRun, ctx: SealContext, batch: DurableBatch,
+                exchanges: list[Exchange]) -> tuple[PendingObject, Artifact]:
+    capture = run.capture
+    pending = batch.new_blob()
+    writer = WarcWriter(pending)
+    filename = f"saksi-{capture.id}.warc.gz"
+    started = capture.started_at or exchanges[0].sent_at
+    info_id = warcinfo_record(writer, filename, _warcinfo_fields(run, ctx), started)
+    last_response: str | None = None
+    for ex in exchanges:
+        last_response = exchange_records(writer, ex, info_id)
+    meta = {
+        "capture_id": capture.id,
+        "requested_url": capture.requested_url,
+        "final_url": capture.final_url,
+        "redirect_chain": run.redirect_chain,
+        "exchanges": [
+            {**_exchange_summary(ex), "timings_ms": ex.timings_ms,
+             "tls": _tls_summary(ex)} for ex in exchanges
+        ],
+        "truncated": capture.truncated,
+        "error": capture.error,
+    }
+    metadata_record(writer, capture.final_url or capture.requested_url, last_response, info_id,
+                    json.dumps(meta, indent=2, ensure_ascii=False).encode(), _now(capture))
+    pending.close()
+    sha = pending.writer.sha256
+    return pending, Artifact("warc", sha, pending.writer.bytes, "application/warc",
+                             blob_key(sha), filename)
+
+
+def _now(capture: Capture) -> datetime:
+    return capture.finished_at or utcnow()
+
+
+def _tls_summary(ex: Exchange) -> dict[str, Any] | None:
+    if ex.tls is None:
+        return None
+    return {"version": ex.tls.version, "cipher": ex.tls.cipher, "alpn": ex.tls.alpn,
+            "verified": ex.tls.verified, "certificate_chain_pem": ex.tls.chain_pem}
+
+
+def _certificate_chain(exchanges: list[Exchange]) -> bytes:
+    """Every distinct certificate the capture's TLS servers presented, in PEM."""
+    seen: list[str] = []
+    for ex in exchanges:
+        for pem in ex.tls.chain_pem if ex.tls else []:
+            if pem not in seen:
+                seen.append(pem)
+    return "".join(seen).encode("ascii")
+
+
+def _warcinfo_fields(run: CaptureRun, ctx: SealContext) -> list[tuple[str, str]]:
+    capture = run.capture
+    fields = [
+        ("software", f"Saksi/{ctx.software.get('saksi', '?')}"),
+        ("format", "WARC File Format 1.1"),
+        ("conformsTo", "https://iipc.github.io/warc-specifications/specifications/"
+                       "warc-format/warc-1.1/"),
+        ("python", platform.python_version()),
+    ]
+    fields += [(name, version) for name, version in sorted(ctx.software.items())
+               if name != "saksi"]
+    fields += [
+        ("operator", ctx.collector),
+        ("organisation", ctx.organisation),
+        ("hostname", ctx.host),
+        ("case", capture.case or ""),
+        ("capture-id", capture.id),
+        ("capture-mode", capture.mode),
+        ("requested-url", capture.requested_url),
+        ("robots", run.robots_txt),
+        ("payload-digest-scope", "bytes after the HTTP head as received, transfer "
+                                 "coding included"),
+        ("http-block", "bytes as received from the socket; nothing re-serialised"),
+        ("settings", json.dumps(ctx.settings, sort_keys=True)),
+    ]
+    if capture.note:
+        fields.append(("note", capture.note))
+    return fields

@@ -1,0 +1,239 @@
+"""The one settings object every part of Saksi reads.
+
+Sources, later ones winning: built-in defaults (``config/defaults.toml`` documents
+them), ``$XDG_CONFIG_HOME/saksi/saksi.toml``, ``./saksi.toml`` (or the file named by
+``SAKSI_CONFIG``), then the environment: every key as ``SAKSI_<SECTION>__<KEY>`` and
+four short names (``SAKSI_DATA_DIR``, ``SAKSI_ALLOW_ADDRESSES``, ``SAKSI_HOST_MAP``,
+``SAKSI_EXTRA_CA``). Read once at the interface and passed down; nothing here imports
+another Saksi package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import os
+import socket
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ConfigError", "Settings", "load_settings", "config_dir"]
+
+MiB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A configuration file or variable that Saksi cannot use."""
+
+
+def _default_collector() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers)
+        return "unknown"
+
+
+@dataclass
+class StorageSettings:
+    data_dir: Path = Path("./saksi-data")
+    backend: str = "local"
+
+
+@dataclass
+class CollectorSettings:
+    name: str = field(default_factory=_default_collector)
+    organisation: str = field(default_factory=socket.gethostname)
+
+
+@dataclass
+class LimitsSettings:
+    max_response_bytes: int = 512 * MiB
+    max_capture_seconds: float = 90.0
+    max_redirects: int = 10
+    connect_timeout_seconds: float = 15.0
+    max_header_bytes: int = 256 * 1024
+    concurrent_requests: int = 16
+
+
+@dataclass
+class NetworkSettings:
+    allow_addresses: list[str] = field(default_factory=list)
+    host_map: dict[str, str] = field(default_factory=dict)
+    extra_ca: str = ""
+    proxy: str = ""
+    verify_tls: bool = True
+    obey_robots_txt: bool = False
+    user_agent: str = "Mozilla/5.0 (compatible; Saksi/{version}; evidence capture)"
+
+
+@dataclass
+class CaptureSettings:
+    default_mode: str = "static"
+
+
+@dataclass
+class Settings:
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    collector: CollectorSettings = field(default_factory=CollectorSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.storage.data_dir
+
+    def effective(self) -> dict[str, Any]:
+        """The settings as plain data, for the warcinfo record and `saksi config`."""
+        out: dict[str, Any] = {}
+        for section in dataclasses.fields(self):
+            if section.name == "sources":
+                continue
+            values = dataclasses.asdict(getattr(self, section.name))
+            out[section.name] = {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
+        return out
+
+
+SHORT_NAMES = {
+    "SAKSI_DATA_DIR": ("storage", "data_dir"),
+    "SAKSI_ALLOW_ADDRESSES": ("network", "allow_addresses"),
+    "SAKSI_HOST_MAP": ("network", "host_map"),
+    "SAKSI_EXTRA_CA": ("network", "extra_ca"),
+}
+
+
+def config_dir(environ: typing.Mapping[str, str] | None = None) -> Path:
+    """Where keys and the user's saksi.toml live."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "saksi"
+
+
+def load_settings(
+    environ: typing.Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Settings:
+    env = os.environ if environ is None else environ
+    here = cwd or Path.cwd()
+    settings = Settings()
+    files = [config_dir(env) / "saksi.toml"]
+    files.append(Path(env["SAKSI_CONFIG"]) if env.get("SAKSI_CONFIG") else here / "saksi.toml")
+    for path in files:
+        if path.is_file():
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"cannot read {path}: {exc}") from exc
+            _apply_file(settings, data, str(path))
+            settings.sources.append(str(path))
+    _apply_environment(settings, env)
+    _check(settings)
+    return settings
+
+
+def _apply_file(settings: Settings, data: dict[str, Any], origin: str) -> None:
+    for section_name, values in data.items():
+        section = _section(settings, section_name, origin)
+        if not isinstance(values, dict):
+            raise ConfigError(f"{origin}: [{section_name}] must be a table")
+        for key, value in values.items():
+            _set(section, section_name, key, value, origin)
+
+
+def _apply_environment(settings: Settings, env: typing.Mapping[str, str]) -> None:
+    for name, (section_name, key) in SHORT_NAMES.items():
+        if env.get(name) is not None:
+            _set(_section(settings, section_name, name), section_name, key, env[name], name)
+    for name, value in env.items():
+        if not name.startswith("SAKSI_") or "__" not in name or name in SHORT_NAMES:
+            continue
+        section_name, _, key = name[len("SAKSI_"):].lower().partition("__")
+        _set(_section(settings, section_name, name), section_name, key, value, name)
+
+
+def _section(settings: Settings, name: str, origin: str) -> Any:
+    if name == "sources" or not hasattr(settings, name):
+        raise ConfigError(f"{origin}: unknown settings section '{name}'")
+    return getattr(settings, name)
+
+
+def _set(section: Any, section_name: str, key: str, value: Any, origin: str) -> None:
+    kinds = {f.name: f.type for f in dataclasses.fields(section)}
+    if key not in kinds:
+        raise ConfigError(f"{origin}: unknown setting '{section_name}.{key}'")
+    hints = typing.get_type_hints(type(section))
+    try:
+        setattr(section, key, _coerce(value, hints[key]))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{origin}: bad value for '{section_name}.{key}': {exc}") from exc
+
+
+def _coerce(value: Any, kind: Any) -> Any:
+    """Turn a TOML value or an environment string into the field's type."""
+    origin = typing.get_origin(kind)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"expected true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, bool):
+            raise ValueError("expected a whole number")
+        return int(value)
+    if kind is float:
+        return float(value)
+    if kind is Path:
+        return Path(str(value)).expanduser()
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, got {value!r}")
+        return value
+    if origin is list:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        raise ValueError("expected a list")
+    if origin is dict:
+        if isinstance(value, dict):
+            return {str(k).lower(): str(v) for k, v in value.items()}
+        pairs: dict[str, str] = {}
+        for part in str(value).split(","):
+            if not part.strip():
+                continue
+            host, sep, target = part.partition("=")
+            if not sep or not host.strip() or not target.strip():
+                raise ValueError(f"expected host=ip[:port], got {part.strip()!r}")
+            pairs[host.strip().lower()] = target.strip()
+        return pairs
+    if isinstance(kind, types.UnionType):  # pragma: no cover - no optional fields yet
+        return value
+    raise TypeError(f"unsupported setting type {kind!r}")
+
+
+def _check(settings: Settings) -> None:
+    limits = settings.limits
+    if limits.max_response_bytes <= 0:
+        raise ConfigError("limits.max_response_bytes must be positive")
+    if limits.max_capture_seconds <= 0:
+        raise ConfigError("limits.max_capture_seconds must be positive")
+    if limits.max_redirects < 0:
+        raise ConfigError("limits.max_redirects cannot be negative")
+    if limits.concurrent_requests < 1:
+        raise ConfigError("limits.concurrent_requests must be at least 1")
+    if settings.storage.backend != "local":
+        raise ConfigError(
+            f"storage.backend '{settings.storage.backend}' is not available; use 'local'"
+        )
+    if settings.capture.default_mode not in {"static"}:
+        raise ConfigError("capture.default_mode must be 'static' (browser mode comes later)")
+    if settings.network.extra_ca and not Path(settings.network.extra_ca).is_file():
+        raise ConfigError(f"network.extra_ca: no such file {settings.network.extra_ca}")

@@ -1,0 +1,99 @@
+"""Scrapy download handler for http/https that records every exchange as it crossed
+the wire.
+
+Registered in `crawlers.settings` under DOWNLOAD_HANDLERS, so every request of the crawl
+(the requested URL, each redirect hop, robots.txt when enabled) goes through the egress
+guard and the wire recorder. Scrapy still runs its middlewares (redirects, cookies) on
+the parsed response it gets back; the archive never comes from that parsed copy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from scrapy import Request
+from scrapy.core.downloader.handlers.base import BaseDownloadHandler
+from scrapy.http import Headers, Response
+from scrapy.responsetypes import responsetypes
+
+from archivers.exchange import Exchange
+from storage.records import utcnow
+
+from .egress import EgressRefused
+from .wire import WireError, exchange
+
+CAPTURE_META = "saksi_capture"
+
+
+class CaptureFetchError(Exception):
+    """A fetch that got no HTTP response; the message is the capture's error line."""
+
+
+class WireRecordingHandler(BaseDownloadHandler):
+    lazy = False
+
+    async def download_request(self, request: Request) -> Response:
+        spider = self.crawler.spider
+        session = getattr(spider, "session", None)
+        if session is None:
+            raise CaptureFetchError("the capture spider has no session")
+        capture_id = request.meta.get(CAPTURE_META)
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("http", "https"):
+            raise CaptureFetchError(f"refused {request.url}: only http and https are fetched")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            target = await session.policy.resolve(parts.hostname or "", port)
+        except EgressRefused as exc:
+            self._note_failure(session, capture_id, request, str(exc))
+            raise CaptureFetchError(str(exc)) from None
+        except LookupError as exc:
+            self._note_failure(session, capture_id, request, str(exc))
+            raise CaptureFetchError(str(exc)) from None
+        spool = session.spool_path(capture_id)
+        headers = [(bytes(k), bytes(v)) for k, values in request.headers.items()
+                   for v in values]
+        try:
+            record, body = await exchange(
+                request.url, target, headers, spool, session.budget(capture_id),
+                session.ssl_context, method=request.method, keep_body=capture_id is None,
+            )
+        except WireError as exc:
+            self._note_failure(session, capture_id, request, str(exc), target.address)
+            raise CaptureFetchError(str(exc)) from None
+        session.record_exchange(capture_id, record)
+        return _scrapy_response(request, record, body)
+
+    @staticmethod
+    def _note_failure(session, capture_id, request: Request, error: str,
+                      address: str = "") -> None:
+        """Keep a trace of the failed exchange (no response, nothing to archive)."""
+        if capture_id is None:
+            return
+        session.record_exchange(capture_id, Exchange(
+            url=request.url, method=request.method, request_head=b"", request_body=b"",
+            sent_at=utcnow(), ip_address=address, port=0, protocol="http/1.1", error=error,
+        ))
+
+
+def _scrapy_response(request: Request, record: Exchange, body: bytes) -> Response:
+    """What Scrapy's middlewares need (status, headers, URL). The body is given only for
+    internal fetches: capture bodies stay in the spool, not in memory."""
+    headers = Headers()
+    for name, value in record.headers:
+        headers.appendlist(name, value)
+    cls = responsetypes.from_args(headers=headers, url=request.url)
+    flags = [f"truncated:{record.truncated}"] if record.truncated else []
+    return cls(
+        url=request.url, status=record.status or 0, headers=headers, body=body,
+        flags=flags, request=request, ip_address=_ip(record.ip_address),
+        protocol=record.http_version,
+    )
+
+
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(address)
+    except ValueError:
+        return None

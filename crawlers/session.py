@@ -1,0 +1,363 @@
+"""A capture session: the captures one run takes on, from lease to seal.
+
+The crawl (Scrapy's thread) only fetches and spools; sealing runs on a thread of its own
+so hashing, WARC compression and durable writes stay off the crawler's hot path. The
+sealer groups finished captures into one durable batch and one catalog transaction, and
+a capture is reported `captured` only after its objects are on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from archivers.evidence import Evidence
+from archivers.exchange import Exchange
+from archivers.sealing import CaptureRun, SealedCapture, seal_capture
+from archivers.warc import DigestMismatch
+from storage.catalog import EventDraft
+from storage.records import CAPTURED, FAILED, PENDING, RUNNING, Capture, utcnow
+
+from .egress import AddressPolicy
+from .intake import IntakeError, make_request
+from .wire import Budget, make_ssl_context
+
+SEAL_BATCH = 64
+LEASE_GRACE_SECONDS = 60
+
+
+def lease_holder() -> str:
+    """host:pid:start-ticks, so a dead holder on this host is recognised at once."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
+
+
+def _process_start(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return "?"
+
+
+def holder_is_dead(holder: str | None) -> bool:
+    if not holder:
+        return True
+    host, _, rest = holder.partition(":")
+    pid_text, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's lease: only its expiry can free it
+    return _process_start(int(pid_text)) != started
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())[:500]
+
+
+def register_captures(evidence: Evidence, urls: list[str], case: str | None,
+                      note: str | None, mode: str) -> list[Capture]:
+    """Record each link as a pending capture (`capture.requested`), in one transaction.
+
+    A link that cannot be fetched (malformed, refused scheme or address form) is recorded
+    too, as a failed capture with the reason: the request itself is part of the record.
+    """
+    from storage.ids import uuid7
+
+    now = utcnow()
+    made: list[Capture] = []
+    drafts: list[EventDraft] = []
+    for text in urls:
+        capture = Capture(id=uuid7(), case=case, requested_url=text.strip(), mode=mode,
+                          requested_by=evidence.actor, requested_at=now, note=note)
+        try:
+            request = make_request(text)
+            capture.canonical_url = request.url
+            capture.platform = request.platform
+        except IntakeError as exc:
+            capture.status = FAILED
+            capture.error = one_line(str(exc))
+            capture.finished_at = now
+        made.append(capture)
+        drafts.append(EventDraft(evidence.actor, "capture.requested", capture.id, {
+            "url": capture.requested_url, "case": case, "mode": mode, "note": note}))
+        if capture.status == FAILED:
+            drafts.append(EventDraft(evidence.actor, "capture.failed", capture.id,
+                                     {"error": capture.error, "stage": "intake"}))
+    with evidence.catalog.write() as conn:
+        if case and evidence.catalog.ensure_case(conn, case, evidence.actor):
+            drafts.insert(0, EventDraft(evidence.actor, "case.created", case, {}))
+        for capture in made:
+            evidence.catalog.insert_capture(conn, capture)
+        evidence.catalog.append_events(conn, drafts)
+    return made
+
+
+def recover_interrupted(evidence: Evidence) -> list[str]:
+    """Captures left `running` by a process that died or whose lease expired become
+    `failed` (interrupted); their partial bytes move to quarantine, unsealed."""
+    now = utcnow()
+    recovered = []
+    for capture_id, holder, until in evidence.catalog.running():
+        if not (holder_is_dead(holder) or (until is not None and until < now)):
+            continue
+        kept = _quarantine(evidence, capture_id)
+        capture = evidence.catalog.get_capture(capture_id)
+        if capture is None:
+            continue
+        capture.status = FAILED
+        capture.finished_at = now
+        capture.error = "interrupted: the capturing process stopped before sealing"
+        with evidence.catalog.write() as conn:
+            evidence.catalog.finish_capture(conn, capture)
+            evidence.catalog.append_events(conn, [EventDraft(
+                evidence.actor, "capture.failed", capture_id,
+                {"error": capture.error, "quarantine": kept, "holder": holder})])
+        recovered.append(capture_id)
+    return recovered
+
+
+def _quarantine(evidence: Evidence, capture_id: str) -> str | None:
+    work = evidence.work_dir / capture_id
+    if not work.exists() or not any(work.iterdir()):
+        shutil.rmtree(work, ignore_errors=True)
+        return None
+    dest = evidence.quarantine_dir / capture_id
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        dest = dest.with_name(f"{capture_id}.{int(time.time())}")
+    shutil.move(str(work), str(dest))
+    return str(dest.relative_to(evidence.settings.data_dir))
+
+
+@dataclass
+class ActiveCapture:
+    capture: Capture
+    url: str
+    deadline: float
+    work_dir: Path
+    exchanges: list[Exchange] = field(default_factory=list)
+    counter: int = 0
+
+
+class CaptureSession:
+    """Shared by the spider, the download handler and the pipeline of one crawl."""
+
+    def __init__(self, evidence: Evidence, captures: list[Capture],
+                 on_update: Callable[[Capture], None] | None = None):
+        self.evidence = evidence
+        self.settings = evidence.settings
+        net = self.settings.network
+        self.policy = AddressPolicy(net.allow_addresses, net.host_map)
+        self.ssl_context = make_ssl_context(net.extra_ca, net.verify_tls)
+        self.queue_captures = [c for c in captures if c.status == PENDING]
+        self.results: dict[str, Capture] = {c.id: c for c in captures}
+        self.active: dict[str, ActiveCapture] = {}
+        self.on_update = on_update or (lambda capture: None)
+        self.holder = lease_holder()
+        self._seal_queue: queue.Queue[CaptureRun | None] = queue.Queue()
+        self._sealer = threading.Thread(target=self._seal_loop, name="saksi-sealer",
+                                        daemon=True)
+        self._sealer.start()
+        self._closed = False
+        self.robots = ("consulted (network.obey_robots_txt = true)" if net.obey_robots_txt
+                       else "not consulted (URLs requested explicitly)")
+
+    # ---- called from the crawl -------------------------------------------------
+
+    def lease(self, capture: Capture) -> ActiveCapture | None:
+        limits = self.settings.limits
+        now = utcnow()
+        until = now + timedelta(seconds=limits.max_capture_seconds + LEASE_GRACE_SECONDS)
+        with self.evidence.catalog.write() as conn:
+            if not self.evidence.catalog.lease(conn, capture.id, self.holder, until, now):
+                return None
+        capture.status = RUNNING
+        capture.started_at = now
+        work = self.evidence.work_dir / capture.id
+        work.mkdir(parents=True, exist_ok=True)
+        active = ActiveCapture(capture, capture.canonical_url or capture.requested_url,
+                               time.monotonic() + limits.max_capture_seconds, work)
+        self.active[capture.id] = active
+        self.on_update(capture)
+        return active
+
+    def budget(self, capture_id: str | None) -> Budget:
+        limits = self.settings.limits
+        active = self.active.get(capture_id or "")
+        deadline = active.deadline if active else time.monotonic() + limits.max_capture_seconds
+        return Budget(deadline=deadline, max_bytes=limits.max_response_bytes,
+                      max_header_bytes=limits.max_header_bytes,
+                      connect_timeout=limits.connect_timeout_seconds)
+
+    def spool_path(self, capture_id: str | None) -> Path:
+        active = self.active.get(capture_id or "")
+        if active is None:
+            tmp = self.evidence.work_dir / "internal"
+            tmp.mkdir(parents=True, exist_ok=True)
+            return tmp / f"{os.getpid()}-{time.monotonic_ns()}.resp"
+        active.counter += 1
+        return active.work_dir / f"{active.counter:04d}.resp"
+
+    def record_exchange(self, capture_id: str | None, exchange: Exchange) -> None:
+        active = self.active.get(capture_id or "")
+        if active is not None:
+            active.exchanges.append(exchange)
+        elif exchange.response_spool is not None:
+            exchange.response_spool.unlink(missing_ok=True)  # internal fetch, not evidence
+
+    def complete(self, capture_id: str, error: str | None = None) -> None:
+        """The crawl is done with this capture: hand it to the sealer."""
+        active = self.active.pop(capture_id, None)
+        if active is None:
+            return
+        capture = active.capture
+        capture.finished_at = utcnow()
+        responses = [ex for ex in active.exchanges if ex.got_response]
+        if responses:
+            last = responses[-1]
+            capture.final_url = last.url
+            capture.http_status = last.status
+            truncated = [ex.truncated for ex in responses if ex.truncated]
+            capture.truncated = truncated[-1] if truncated else None
+        capture.status = CAPTURED if responses and not error else FAILED
+        if capture.status == FAILED:
+            capture.error = one_line(error or "no HTTP response")
+        run = CaptureRun(capture, active.exchanges, _redirect_chain(active.exchanges),
+                         self.robots, active.work_dir)
+        self._seal_queue.put(run)
+
+    def interrupt_unfinished(self, reason: str) -> None:
+        """The crawl stopped with captures still open: quarantine them, unsealed."""
+        for capture_id in list(self.active):
+            active = self.active.pop(capture_id)
+            kept = _quarantine(self.evidence, capture_id)
+            capture = active.capture
+            capture.status = FAILED
+            capture.finished_at = utcnow()
+            capture.error = f"interrupted ({reason}) before the capture finished"
+            with self.evidence.catalog.write() as conn:
+                self.evidence.catalog.finish_capture(conn, capture)
+                self.evidence.catalog.append_events(conn, [EventDraft(
+                    self.evidence.actor, "capture.failed", capture_id,
+                    {"error": capture.error, "quarantine": kept})])
+            self.on_update(capture)
+
+    def close(self) -> list[Capture]:
+        """Wait for every seal, write the run's custody segment; the final records."""
+        if not self._closed:
+            self._closed = True
+            self._seal_queue.put(None)
+            self._sealer.join()
+            self.evidence.custody.flush()
+        return list(self.results.values())
+
+    # ---- the sealer thread -------------------------------------------------------
+
+    def _seal_loop(self) -> None:
+        done = False
+        while not done:
+            first = self._seal_queue.get()
+            if first is None:
+                return
+            runs = [first]
+            while len(runs) < SEAL_BATCH:
+                try:
+                    nxt = self._seal_queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    done = True
+                    break
+                runs.append(nxt)
+            self._seal_group(runs)
+
+    def _seal_group(self, runs: list[CaptureRun]) -> None:
+        ctx = self._ctx()
+        sealed: list[SealedCapture] = []
+        store = self.evidence.store
+        try:
+            with store.batch() as batch:
+                for run in runs:
+                    try:
+                        sealed.append(seal_capture(run, ctx, batch))
+                    except (DigestMismatch, OSError) as exc:
+                        self._seal_failed(run, f"could not seal: {one_line(str(exc))}")
+            for item in sealed:
+                item.resolve(batch)
+            with self.evidence.catalog.write() as conn:
+                for item in sealed:
+                    self.evidence.catalog.finish_capture(conn, item.capture)
+                self.evidence.catalog.append_events(
+                    conn, [draft for item in sealed for draft in item.events])
+        except Exception as exc:  # the batch did not become durable: nothing is sealed
+            for item in sealed:
+                self._seal_failed(_run_of(runs, item.capture.id),
+                                  f"could not store evidence: {one_line(str(exc))}")
+            return
+        for run in runs:
+            self._clear_work(run)
+        for item in sealed:
+            self.results[item.capture.id] = item.capture
+            self.on_update(item.capture)
+
+    def _seal_failed(self, run: CaptureRun | None, error: str) -> None:
+        if run is None:
+            return
+        capture = run.capture
+        kept = _quarantine(self.evidence, capture.id)
+        capture.status = FAILED
+        capture.error = error
+        capture.artifacts = []
+        with self.evidence.catalog.write() as conn:
+            self.evidence.catalog.finish_capture(conn, capture)
+            self.evidence.catalog.append_events(conn, [EventDraft(
+                self.evidence.actor, "capture.failed", capture.id,
+                {"error": error, "quarantine": kept})])
+        self.results[capture.id] = capture
+        self.on_update(capture)
+
+    def _clear_work(self, run: CaptureRun) -> None:
+        """Spools that went into the sealed WARC are removed; any other bytes (a partial
+        response that never completed its head) go to quarantine, never lost."""
+        if run.work_dir is None or not run.work_dir.exists():
+            return
+        archived = {ex.response_spool for ex in run.exchanges if ex.got_response}
+        leftovers = [p for p in run.work_dir.iterdir()
+                     if p not in archived and p.stat().st_size > 0]
+        if leftovers:
+            _quarantine(self.evidence, run.capture.id)
+        else:
+            shutil.rmtree(run.work_dir, ignore_errors=True)
+
+    _ctx_cache: Any = None
+
+    def _ctx(self) -> Any:
+        if self._ctx_cache is None:
+            self._ctx_cache = self.evidence.seal_context()
+        return self._ctx_cache
+
+
+def _run_of(runs: list[CaptureRun], capture_id: str) -> CaptureRun | None:
+    return next((r for r in runs if r.capture.id == capture_id), None)
+
+
+def _redirect_chain(exchanges: list[Exchange]) -> list[dict[str, Any]]:
+    chain = []
+    for ex in exchanges:
+        location = ex.header(b"location")
+        chain.append({"url": ex.url, "status": ex.status,
+                      "location": location.decode("latin-1") if location else None,
+                      "ip_address": ex.ip_address, "error": ex.error})
+    return chain
+
+
+__all__ = ["CaptureSession", "register_captures", "recover_interrupted", "IntakeError"]

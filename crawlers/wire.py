@@ -1,0 +1,422 @@
+"""A wire-faithful HTTP/1.1 exchange: the request written as sent, the response teed
+byte for byte into a spool file while it is parsed.
+
+Why not Scrapy's or Twisted's HTTP client: they move Content-Length, Transfer-Encoding and
+Connection out of the headers, de-chunk the body, group repeated headers by name, drop
+the reason phrase and hold bodies in memory (see FIELD-NOTES). Evidence needs the bytes
+from the socket, so this module reads them itself and only *parses* a copy to know where
+the message ends. Nothing is decoded, nothing is re-serialised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from archivers.exchange import Exchange, TlsInfo
+
+from .egress import Target
+
+READ_SIZE = 256 * 1024
+
+
+class WireError(Exception):
+    """The exchange failed before a complete response head arrived."""
+
+
+@dataclass
+class Budget:
+    """Limits for one exchange: a deadline (monotonic) and a byte cap."""
+
+    deadline: float
+    max_bytes: int
+    max_header_bytes: int
+    connect_timeout: float
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+def make_ssl_context(extra_ca: str = "", verify: bool = True) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if extra_ca:
+        ctx.load_verify_locations(cafile=extra_ca)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    # This client speaks HTTP/1.1 only; say so rather than let a server pick h2.
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def build_request_head(method: str, url: str, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The request line and headers as they will be written to the socket."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    default_port = 80 if parts.scheme == "http" else 443
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port and parts.port != default_port:
+        host = f"{host}:{parts.port}"
+    lines = [f"{method} {target} HTTP/1.1".encode("ascii"), b"Host: " + host.encode("ascii")]
+    skip = {b"host", b"connection", b"content-length", b"transfer-encoding", b"keep-alive"}
+    for name, value in headers:
+        if name.lower() not in skip:
+            lines.append(name + b": " + value)
+    # One exchange per connection: each record's WARC-IP-Address is then unambiguous.
+    lines.append(b"Connection: close")
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+class ResponseFraming:
+    """Follows HTTP/1.1 message framing over raw bytes to tell where the response ends.
+
+    It parses a copy; the caller stores the bytes unchanged.
+    """
+
+    def __init__(self, method: str, max_header_bytes: int, keep_body: bool = False):
+        self.method = method
+        self.max_header_bytes = max_header_bytes
+        self.head_buf = bytearray()
+        self.head_length = 0  # bytes of all heads (1xx interim heads included)
+        self.status: int | None = None
+        self.reason = ""
+        self.http_version = ""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.mode = "head"  # head | length | chunked | close | done
+        self.remaining = 0
+        self.chunk_state = "size"
+        self.line_buf = bytearray()
+        self.keep_body = keep_body
+        self.body = bytearray()
+
+    @property
+    def complete(self) -> bool:
+        return self.mode == "done"
+
+    @property
+    def body_needs_close(self) -> bool:
+        return self.mode == "close"
+
+    def feed(self, data: bytes) -> int:
+        """Consume bytes; returns how many belong to this response (the rest is excess)."""
+        used = 0
+        view = memoryview(data)
+        while used < len(data) and self.mode != "done":
+            if self.mode == "head":
+                used += self._feed_head(view[used:])
+            elif self.mode == "length":
+                take = min(self.remaining, len(data) - used)
+                self._keep(view[used:used + take])
+                self.remaining -= take
+                used += take
+                if self.remaining == 0:
+                    self.mode = "done"
+            elif self.mode == "chunked":
+                used += self._feed_chunked(view[used:])
+            elif self.mode == "close":
+                self._keep(view[used:])
+                used = len(data)
+        return used
+
+    def _keep(self, data: memoryview) -> None:
+        if self.keep_body:
+            self.body += data
+
+    def _feed_head(self, data: memoryview) -> int:
+        start = len(self.head_buf)
+        self.head_buf += data
+        end = self.head_buf.find(b"\r\n\r\n")
+        sep = 4
+        lf_end = self.head_buf.find(b"\n\n")
+        if lf_end != -1 and (end == -1 or lf_end < end):
+            end, sep = lf_end, 2
+        if end == -1:
+            if len(self.head_buf) > self.max_header_bytes:
+                raise WireError(f"response head larger than {self.max_header_bytes} bytes")
+            return len(data)
+        head = bytes(self.head_buf[:end])
+        consumed = end + sep - start
+        self.head_length += end + sep
+        self.head_buf = bytearray()
+        self._parse_head(head)
+        return consumed
+
+    def _parse_head(self, head: bytes) -> None:
+        lines = head.replace(b"\r\n", b"\n").split(b"\n")
+        status_line = lines[0]
+        parts = status_line.split(b" ", 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+            raise WireError(f"not an HTTP response: {status_line[:60]!r}")
+        self.http_version = parts[0].decode("ascii", "replace")
+        status = int(parts[1])
+        self.reason = parts[2].decode("latin-1") if len(parts) > 2 else ""
+        headers: list[tuple[bytes, bytes]] = []
+        for line in lines[1:]:
+            if not line:
+                continue
+            if line[:1] in (b" ", b"\t") and headers:  # obsolete line folding
+                name, value = headers[-1]
+                headers[-1] = (name, value + b" " + line.strip())
+                continue
+            name, _, value = line.partition(b":")
+            headers.append((name.strip(), value.strip()))
+        if 100 <= status < 200 and status != 101:
+            return  # interim response: another head follows, all bytes kept
+        self.status = status
+        self.headers = headers
+        self._choose_framing()
+
+    def _choose_framing(self) -> None:
+        status = self.status or 0
+        if self.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            self.mode = "done"
+            return
+        te = [v.lower() for k, v in self.headers if k.lower() == b"transfer-encoding"]
+        if te and b"chunked" in te[-1]:
+            self.mode = "chunked"
+            return
+        lengths = [v for k, v in self.headers if k.lower() == b"content-length"]
+        if lengths:
+            try:
+                self.remaining = int(lengths[0].split(b",")[0])
+            except ValueError:
+                self.mode = "close"
+                return
+            self.mode = "length" if self.remaining > 0 else "done"
+            return
+        self.mode = "close"
+
+    def _feed_chunked(self, data: memoryview) -> int:
+        used = 0
+        n = len(data)
+        while used < n:
+            if self.chunk_state == "data":
+                take = min(self.remaining, n - used)
+                self._keep(data[used:used + take])
+                self.remaining -= take
+                used += take
+                if self.remaining == 0:
+                    self.chunk_state = "data-end"
+                continue
+            # size line, CRLF after data, or trailer lines: read up to a newline
+            nl = bytes(data[used:]).find(b"\n")
+            if nl == -1:
+                self.line_buf += data[used:]
+                if len(self.line_buf) > self.max_header_bytes:
+                    raise WireError("malformed chunked body (line too long)")
+                return n
+            line = bytes(self.line_buf) + bytes(data[used:used + nl])
+            self.line_buf = bytearray()
+            used += nl + 1
+            line = line.rstrip(b"\r")
+            if self.chunk_state == "size":
+                size_text = line.split(b";", 1)[0].strip()
+                try:
+                    size = int(size_text, 16)
+                except ValueError as exc:
+                    raise WireError(f"malformed chunk size {size_text[:20]!r}") from exc
+                if size == 0:
+                    self.chunk_state = "trailer"
+                else:
+                    self.remaining = size
+                    self.chunk_state = "data"
+            elif self.chunk_state == "data-end":
+                self.chunk_state = "size"
+            elif self.chunk_state == "trailer":
+                if not line:
+                    self.mode = "done"
+                    return used
+        return used
+
+
+class SpoolWriter:
+    """Raw bytes to a file, hashed as written: the block and payload digests."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.file = open(path, "wb")
+        self.block = hashlib.sha256()
+        self.payload = hashlib.sha256()
+        self.bytes = 0
+        self.head_length: int | None = None
+
+    def write(self, data: bytes, in_head: int) -> None:
+        """`in_head` is how many leading bytes of `data` still belong to the head."""
+        self.file.write(data)
+        self.block.update(data)
+        if in_head < len(data):
+            self.payload.update(memoryview(data)[in_head:])
+        self.bytes += len(data)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+async def exchange(
+    url: str,
+    target: Target,
+    request_headers: list[tuple[bytes, bytes]],
+    spool_path: Path,
+    budget: Budget,
+    ssl_context: ssl.SSLContext | None,
+    method: str = "GET",
+    keep_body: bool = False,
+) -> tuple[Exchange, bytes]:
+    """Perform one request/response on a fresh connection to the checked address.
+
+    Returns the exchange and, when `keep_body`, the de-chunked body (small internal
+    fetches such as robots.txt only). Raises WireError/OSError when no response head
+    arrived; partial bytes are then left in the spool for quarantine.
+    """
+    parts = urlsplit(url)
+    is_tls = parts.scheme == "https"
+    head = build_request_head(method, url, request_headers)
+    t0 = time.monotonic()
+    timeout = max(0.01, min(budget.connect_timeout, budget.remaining()))
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(
+                target.address, target.port,
+                ssl=ssl_context if is_tls else None,
+                server_hostname=target.host.strip("[]") if is_tls else None,
+                ssl_handshake_timeout=timeout if is_tls else None,
+            ),
+            timeout=timeout,
+        )
+    except TimeoutError as exc:
+        raise WireError(f"connection to {target.address}:{target.port} timed out") from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise WireError(f"TLS certificate not trusted for {target.host}: {exc.verify_message}") from exc
+    except ssl.SSLError as exc:
+        raise WireError(f"TLS handshake with {target.host} failed: {exc.reason or exc}") from exc
+    except OSError as exc:
+        raise WireError(
+            f"cannot connect to {target.host} ({target.address}:{target.port}): "
+            f"{exc.strerror or exc}"
+        ) from exc
+    t_connected = time.monotonic()
+    sent_at = datetime.now(UTC)
+    tls = _tls_info(writer, ssl_context) if is_tls else None
+    record = Exchange(
+        url=url, method=method, request_head=head, request_body=b"", sent_at=sent_at,
+        ip_address=target.address, port=target.port, protocol="http/1.1", tls=tls,
+        response_spool=spool_path,
+    )
+    framing = ResponseFraming(method, budget.max_header_bytes, keep_body=keep_body)
+    spool = SpoolWriter(spool_path)
+    first_byte: float | None = None
+    try:
+        writer.write(head)
+        await asyncio.wait_for(writer.drain(), timeout=max(0.01, budget.remaining()))
+        while not framing.complete:
+            left = budget.remaining()
+            if left <= 0:
+                raise TimeoutError
+            data = await asyncio.wait_for(reader.read(READ_SIZE), timeout=left)
+            if not data:
+                if framing.status is None:
+                    raise WireError("server closed the connection without a response")
+                if not framing.body_needs_close:
+                    record.truncated = "disconnect"
+                break
+            if first_byte is None:
+                first_byte = time.monotonic()
+            malformed = None
+            try:
+                used = framing.feed(data)
+            except WireError as exc:
+                if framing.status is None:
+                    raise
+                used, malformed = len(data), str(exc)  # keep what arrived, say it is broken
+            if used < len(data):
+                # Bytes after the end of the message are not part of this response.
+                record.notes.append(f"{len(data) - used} bytes after the response's end "
+                                    "were received and not archived")
+                data = data[:used]
+            room = budget.max_bytes - spool.bytes
+            if len(data) > room:
+                data = data[:room]
+                record.truncated = "length"
+            in_head = _head_bytes_in(data, spool.bytes, framing)
+            spool.write(data, in_head)
+            if malformed:
+                record.truncated = "unspecified"
+                record.notes.append(f"response framing broken: {malformed}")
+                break
+            if record.truncated == "length":
+                break
+    except TimeoutError:
+        if framing.status is None:
+            spool.close()
+            raise WireError(
+                f"no response from {target.host} within the capture time limit"
+            ) from None
+        record.truncated = "time"
+    except (ConnectionError, ssl.SSLError, OSError) as exc:
+        if framing.status is None:
+            spool.close()
+            raise WireError(f"connection to {target.host} failed: {exc}") from exc
+        record.truncated = "disconnect"
+        record.notes.append(f"connection ended early: {exc}")
+    except WireError:
+        spool.close()
+        raise
+    finally:
+        writer.close()
+    spool.close()
+    t_end = time.monotonic()
+    record.status = framing.status
+    record.reason = framing.reason
+    record.http_version = framing.http_version
+    record.headers = framing.headers
+    record.head_length = framing.head_length
+    record.response_bytes = spool.bytes
+    record.block_sha256 = spool.block.hexdigest()
+    record.payload_sha256 = spool.payload.hexdigest()
+    record.timings_ms = {
+        "connect": round((t_connected - t0) * 1000, 3),
+        "first_byte": round(((first_byte or t_end) - t0) * 1000, 3),
+        "total": round((t_end - t0) * 1000, 3),
+    }
+    return record, bytes(framing.body)
+
+
+def _head_bytes_in(data: bytes, offset: int, framing: ResponseFraming) -> int:
+    """How many leading bytes of this read (at `offset` in the spool) are head bytes."""
+    if framing.status is None:
+        return len(data)  # the whole read is (part of) a head
+    return max(0, min(len(data), framing.head_length - offset))
+
+
+def _tls_info(writer: asyncio.StreamWriter, ctx: ssl.SSLContext | None) -> TlsInfo | None:
+    sslobj = writer.get_extra_info("ssl_object")
+    if sslobj is None:
+        return None
+    chain: list[str] = []
+    inner = getattr(sslobj, "_sslobj", None)
+    # Python < 3.13 has no public API for the peer chain; the private one is stable
+    # since 3.10. Fall back to the leaf alone, and say so in the chain length.
+    getter = getattr(inner, "get_unverified_chain", None)
+    if getter is not None:
+        for cert in getter() or []:
+            chain.append(cert.public_bytes(ssl._ssl.ENCODING_PEM))  # type: ignore[attr-defined]
+    if not chain:
+        der = sslobj.getpeercert(binary_form=True)
+        if der:
+            chain.append(ssl.DER_cert_to_PEM_cert(der))
+    cipher = sslobj.cipher()
+    return TlsInfo(
+        version=sslobj.version() or "",
+        cipher=cipher[0] if cipher else "",
+        alpn=sslobj.selected_alpn_protocol(),
+        chain_pem=chain,
+        verified=bool(ctx and ctx.verify_mode == ssl.CERT_REQUIRED),
+    )

@@ -1,0 +1,377 @@
+"""The `saksi` command line.
+
+Exit codes: 0 all went well; 1 something failed (a capture failed, verify found a fault);
+2 usage or configuration error. Errors are one line on stderr saying what to do;
+tracebacks only with --debug. `--json` prints JSON Lines for commands about several
+items and one object for commands about one item.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from config import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    name="saksi", no_args_is_help=True, add_completion=False,
+    help="Capture online posts as sealed, verifiable evidence.",
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_state: dict[str, Any] = {"debug": False}
+
+
+class UsageProblem(Exception):
+    """Bad input from the person at the keyboard: exit 2."""
+
+
+class Failed(Exception):
+    """Something the person asked for failed: exit 1."""
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _open():
+    from archivers.evidence import Evidence
+
+    return Evidence.open(_settings())
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+# ---- capture -------------------------------------------------------------------------
+
+
+@app.command()
+def capture(
+    urls: Annotated[list[str] | None, typer.Argument(help="Links to capture.")] = None,
+    from_file: Annotated[Path | None, typer.Option(
+        "--from", help="A file of links, one per line ('#' starts a comment).")] = None,
+    case: Annotated[str | None, typer.Option(help="Case the captures belong to.")] = None,
+    note: Annotated[str | None, typer.Option(help="Free note kept with each capture.")] = None,
+    mode: Annotated[str, typer.Option(help="Capture mode: static (browser comes later).")]
+    = "static",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one capture a line.")]
+    = False,
+) -> None:
+    """Capture each link as its own sealed capture (WARC, certificate chain, manifest)."""
+    from crawlers.intake import read_url_file
+    from crawlers.session import recover_interrupted, register_captures
+    from saksi.progress import CaptureProgress
+    from saksi.runner import run_capture_crawl
+
+    links = list(urls or [])
+    if from_file is not None:
+        links += read_url_file(from_file)
+    if not links:
+        raise UsageProblem("give at least one URL, or --from FILE")
+    if mode not in ("static",):
+        raise UsageProblem(f"unknown mode '{mode}': use --mode static")
+    evidence = _open()
+    try:
+        recovered = recover_interrupted(evidence)
+        if recovered and not as_json:
+            err.print(f"[yellow]marked {len(recovered)} interrupted capture(s) failed; "
+                      f"their partial bytes are in {evidence.quarantine_dir}[/]")
+        captures = register_captures(evidence, links, case, note, mode)
+        with CaptureProgress(captures, enabled=not as_json and sys.stderr.isatty(),
+                             console=err) as progress:
+            results = run_capture_crawl(evidence, captures, progress.update)
+    finally:
+        evidence.close()
+    failed = 0
+    for result in results:
+        if as_json:
+            _print_json(result.to_json())
+        else:
+            _print_capture_line(result)
+        if result.status == "failed":
+            failed += 1
+            err.print(f"error: capture {result.id} of {result.requested_url} failed: "
+                      f"{result.error}", markup=False)
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_capture_line(c) -> None:
+    colour = {"captured": "green", "failed": "red"}.get(c.status, "yellow")
+    extra = f" HTTP {c.http_status}" if c.http_status else ""
+    if c.truncated:
+        extra += f" [yellow](truncated: {c.truncated})[/]"
+    out.print(f"[{colour}]{c.status:9}[/] {c.id}  {c.requested_url}{extra}")
+
+
+# ---- list / show ---------------------------------------------------------------------
+
+
+@app.command("list")
+def list_captures(
+    case: Annotated[str | None, typer.Option(help="Only this case.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines.")] = False,
+) -> None:
+    """List captures, oldest first."""
+    evidence = _open()
+    try:
+        rows = evidence.catalog.list_captures(case=case, status=status)
+    finally:
+        evidence.close()
+    if as_json:
+        for row in rows:
+            _print_json(row.to_json())
+        return
+    table = Table("id", "status", "case", "requested at", "url", box=None)
+    for row in rows:
+        table.add_row(row.id, row.status, row.case or "",
+                      row.requested_at.strftime("%Y-%m-%d %H:%M:%S") if row.requested_at
+                      else "", row.requested_url)
+    out.print(table)
+    if not rows:
+        err.print("no captures yet: saksi capture URL --case K")
+
+
+@app.command()
+def show(
+    capture_id: Annotated[str, typer.Argument(metavar="ID", help="Capture id (or a unique prefix).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Show one capture: status, URLs, times, artifacts and their SHA-256."""
+    evidence = _open()
+    try:
+        c = _find(evidence, capture_id)
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json(c.to_json())
+        return
+    data = c.to_json()
+    for key in ("id", "case", "status", "mode", "requested_url", "canonical_url", "final_url",
+                "http_status", "truncated", "platform", "requested_by", "requested_at",
+                "started_at", "finished_at", "note", "error", "storage_state",
+                "manifest_sha256"):
+        if data.get(key) not in (None, ""):
+            out.print(f"[bold]{key:16}[/] {data[key]}", markup=True)
+    table = Table("kind", "bytes", "sha256", "key", box=None)
+    for a in c.artifacts:
+        table.add_row(a.kind, str(a.bytes), a.sha256, a.key)
+    out.print(table)
+
+
+def _find(evidence, capture_id: str):
+    matches = evidence.catalog.find_capture_ids(capture_id)
+    if capture_id in matches:
+        matches = [capture_id]
+    if not matches:
+        raise UsageProblem(f"no capture with id {capture_id}: see 'saksi list'")
+    if len(matches) > 1:
+        raise UsageProblem(f"id prefix {capture_id} is ambiguous: give more characters")
+    found = evidence.catalog.get_capture(matches[0])
+    assert found is not None
+    return found
+
+
+# ---- get -----------------------------------------------------------------------------
+
+
+@app.command()
+def get(
+    capture_id: Annotated[str, typer.Argument(metavar="ID", help="Capture id.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to copy the evidence to.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Copy a capture's artifacts out of the store, re-hashing every byte copied."""
+    from storage.catalog import EventDraft
+    from storage.objects import IntegrityError, ObjectMissingError, copy_verified
+
+    evidence = _open()
+    copied, problems = [], []
+    try:
+        c = _find(evidence, capture_id)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for a in c.artifacts:
+            name = a.name or Path(a.key).name
+            dest = out_dir / name
+            if dest.exists():
+                raise UsageProblem(f"{dest} exists already: choose an empty --out directory")
+            try:
+                copy_verified(evidence.store, a.key, a.sha256, dest)
+                copied.append({"kind": a.kind, "sha256": a.sha256, "bytes": a.bytes,
+                               "path": str(dest)})
+            except (IntegrityError, ObjectMissingError) as exc:
+                problems.append(str(exc))
+        drafts = [EventDraft(evidence.actor, "archive.accessed", c.id,
+                             {"via": "get", "out": str(out_dir.resolve()),
+                              "artifacts": [x["sha256"] for x in copied]})]
+        drafts += [EventDraft(evidence.actor, "integrity.failed", c.id, {"problem": p})
+                   for p in problems]
+        evidence.custody.record(drafts)
+        evidence.custody.flush()
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json({"id": c.id, "out": str(out_dir), "files": copied, "errors": problems})
+    else:
+        for item in copied:
+            out.print(f"{item['kind']:12} {item['sha256']}  {item['path']}")
+    if problems:
+        for p in problems:
+            err.print(f"error: {p}", markup=False)
+        raise typer.Exit(EXIT_FAILED)
+
+
+# ---- verify --------------------------------------------------------------------------
+
+
+@app.command()
+def verify(
+    capture_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="Capture id.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Verify the whole store.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Re-hash stored evidence, check every WARC record digest and the custody chain."""
+    from archivers.verify import Fault, VerifyReport, verify_capture
+    from saksi.progress import verify_progress
+    from storage.catalog import EventDraft
+
+    if bool(capture_id) == all_:
+        raise UsageProblem("give one capture ID, or --all")
+    evidence = _open()
+    report = VerifyReport()
+    try:
+        if all_:
+            targets = evidence.catalog.list_captures()
+        else:
+            targets = [_find(evidence, capture_id or "")]
+        with verify_progress(len(targets), enabled=all_ and not as_json
+                             and sys.stderr.isatty(), console=err) as advance:
+            for c in targets:
+                verify_capture(evidence, c, report)
+                advance()
+        checked, custody_faults = evidence.custody.verify()
+        report.custody_events = checked
+        report.faults += [Fault(None, f.where, f.problem) for f in custody_faults]
+        subject = "store" if all_ else targets[0].id
+        drafts = [EventDraft(evidence.actor, "verify.run", subject, {
+            "captures": report.captures, "artifacts": report.artifacts,
+            "records": report.records, "bytes": report.bytes,
+            "custody_events": report.custody_events, "ok": report.ok,
+            "faults": [str(f) for f in report.faults][:100]})]
+        drafts += [EventDraft(evidence.actor, "integrity.failed", f.capture_id or "custody",
+                              {"fault": str(f)}) for f in report.faults[:100]]
+        evidence.custody.record(drafts)
+        evidence.custody.flush()
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json({"ok": report.ok, "captures": report.captures,
+                     "artifacts": report.artifacts, "records": report.records,
+                     "bytes": report.bytes, "custody_events": report.custody_events,
+                     "faults": [str(f) for f in report.faults]})
+    elif report.ok:
+        out.print(f"[green]OK[/] {report.captures} capture(s), {report.artifacts} artifact(s), "
+                  f"{report.records} WARC record(s), {report.custody_events} custody event(s) "
+                  "verified")
+    if not report.ok:
+        for f in report.faults:
+            err.print(f"FAULT {f}", markup=False)
+        raise typer.Exit(EXIT_FAILED)
+
+
+# ---- reindex -------------------------------------------------------------------------
+
+
+@app.command()
+def reindex(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Rebuild the catalog database from the object store alone."""
+    from archivers.reindex import rebuild_catalog
+
+    evidence = _open()
+    try:
+        evidence.custody.flush()  # nothing only in the old catalog is lost
+    finally:
+        evidence.close()
+    captures, events = rebuild_catalog(Path(evidence.settings.data_dir), evidence.store,
+                                       evidence.custody)
+    if as_json:
+        _print_json({"captures": captures, "custody_events": events})
+    else:
+        out.print(f"catalog rebuilt from the store: {captures} capture(s), "
+                  f"{events} custody event(s)")
+
+
+# ---- demo ----------------------------------------------------------------------------
+
+
+@app.command()
+def demo() -> None:
+    """Serve a bundled sample news page and hoax post on loopback and capture them."""
+    from saksi.demo import run_demo
+
+    raise typer.Exit(run_demo())
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except Exception as exc:  # one line for people, the traceback only with --debug
+        sys.exit(_report(exc))
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _report(exc: BaseException) -> int:
+    import click
+
+    from crawlers.intake import IntakeError
+    from storage.objects import StorageError
+
+    if _state["debug"]:
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, click.exceptions.Abort):
+        err.print("aborted")
+        return EXIT_FAILED
+    if isinstance(exc, click.ClickException):
+        err.print(f"error: {exc.format_message()} (see 'saksi --help')", markup=False)
+        return EXIT_USAGE
+    if isinstance(exc, (UsageProblem, ConfigError, IntakeError)):
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_USAGE
+    if isinstance(exc, StorageError):
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_FAILED
+    err.print(f"error: {type(exc).__name__}: {exc} (run with --debug for details)",
+              markup=False)
+    return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    main()

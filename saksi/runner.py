@@ -1,0 +1,33 @@
+"""Runs a capture crawl in this process (the embedded job runner)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from archivers.evidence import Evidence
+from crawlers.session import CaptureSession
+from storage.records import Capture
+
+
+def run_capture_crawl(evidence: Evidence, captures: list[Capture],
+                      on_update: Callable[[Capture], None] | None = None) -> list[Capture]:
+    """Fetch and seal the pending captures; returns every capture's final record.
+
+    Scrapy's reactor can run once per process: the CLI calls this once per command.
+    """
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings as ScrapySettings
+
+    from crawlers.settings import scrapy_settings
+    from crawlers.spiders.capture import CaptureSpider
+
+    session = CaptureSession(evidence, captures, on_update)
+    if session.queue_captures:
+        scrapy = ScrapySettings()
+        scrapy.setmodule("crawlers.settings", priority="project")
+        scrapy.setdict(scrapy_settings(evidence.settings), priority="cmdline")
+        scrapy.set("SAKSI_CONFIGURED", True, priority="cmdline")
+        process = CrawlerProcess(scrapy, install_root_handler=False)
+        process.crawl(CaptureSpider, session=session)
+        process.start()
+    return session.close()

@@ -1,0 +1,392 @@
+"""The catalog: an index of cases, captures, artifacts and custody events.
+
+SQLite in the data dir by default, written with SQLAlchemy Core in a schema that also
+runs on PostgreSQL. The object store stays the source of truth; `saksi reindex` rebuilds
+this database from it. Custody sequence numbers are taken here, inside the transaction
+that records the event, so several processes can append to one log safely.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from .records import GENESIS_HASH, Artifact, Capture, CustodyEvent, utcnow
+
+metadata = MetaData()
+
+cases = Table(
+    "cases", metadata,
+    Column("id", String(200), primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("created_by", String(200), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+captures = Table(
+    "captures", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(200), index=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("mode", String(20), nullable=False),
+    Column("requested_url", Text, nullable=False),
+    Column("canonical_url", Text),
+    Column("final_url", Text),
+    Column("platform", String(40), nullable=False, default="generic"),
+    Column("requested_by", String(200), nullable=False, default=""),
+    Column("requested_at", DateTime(timezone=True)),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("error", Text),
+    Column("note", Text),
+    Column("truncated", String(20)),
+    Column("http_status", Integer),
+    Column("storage_state", String(20), nullable=False, default="stored"),
+    Column("manifest_sha256", String(64)),
+    Column("lease_holder", String(200)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("post", JSON),
+    Column("seals", JSON),
+)
+
+artifacts = Table(
+    "artifacts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("capture_id", String(36), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("bytes", BigInteger, nullable=False),
+    Column("media_type", String(200), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("name", Text, nullable=False, default=""),
+)
+
+custody_events = Table(
+    "custody_events", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(40), nullable=False, index=True),
+    Column("subject", String(200), nullable=False, index=True),
+    Column("details", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("segment_key", Text),
+)
+
+custody_segments = Table(
+    "custody_segments", metadata,
+    Column("first_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("written_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row: the head of the custody chain, locked by each appender (FOR UPDATE on
+# PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE).
+custody_head = Table(
+    "custody_head", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+
+@dataclass
+class EventDraft:
+    """A custody event before the catalog gives it a sequence number."""
+
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+    at: datetime | None = None
+
+
+class Catalog:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            _sqlite_immediate_transactions(self.engine)
+        metadata.create_all(self.engine)
+        with self.write() as conn:
+            if conn.execute(select(custody_head.c.id)).first() is None:
+                conn.execute(custody_head.insert().values(id=1, seq=0, hash=GENESIS_HASH))
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path) -> Catalog:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(f"sqlite:///{(data_dir / 'catalog.sqlite').resolve()}")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (on SQLite it takes the write lock at BEGIN)."""
+        with self.engine.connect().execution_options(saksi_write=True) as conn:
+            with conn.begin():
+                yield conn
+
+    # ---- captures ------------------------------------------------------------
+
+    def insert_capture(self, conn: Connection, capture: Capture) -> None:
+        conn.execute(captures.insert().values(**_capture_row(capture)))
+
+    def ensure_case(self, conn: Connection, case_id: str, actor: str) -> bool:
+        """Create the case row if new; True when it was created."""
+        if conn.execute(select(cases.c.id).where(cases.c.id == case_id)).first():
+            return False
+        conn.execute(cases.insert().values(id=case_id, title="", created_by=actor,
+                                           created_at=utcnow()))
+        return True
+
+    def lease(self, conn: Connection, capture_id: str, holder: str, until: datetime,
+              started_at: datetime) -> bool:
+        """Take a pending capture for this process; False if someone else holds it."""
+        result = conn.execute(
+            update(captures)
+            .where(captures.c.id == capture_id, captures.c.status == "pending")
+            .values(status="running", lease_holder=holder, lease_until=until,
+                    started_at=started_at)
+        )
+        return result.rowcount == 1
+
+    def finish_capture(self, conn: Connection, capture: Capture) -> None:
+        row = _capture_row(capture)
+        row.update(lease_holder=None, lease_until=None)
+        conn.execute(update(captures).where(captures.c.id == capture.id).values(**row))
+        conn.execute(artifacts.delete().where(artifacts.c.capture_id == capture.id))
+        if capture.artifacts:
+            conn.execute(artifacts.insert(), [
+                {"capture_id": capture.id, **a.to_json()} for a in capture.artifacts
+            ])
+
+    def running(self) -> list[tuple[str, str | None, datetime | None]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(captures.c.id, captures.c.lease_holder, captures.c.lease_until)
+                .where(captures.c.status == "running")
+            ).all()
+        return [(r.id, r.lease_holder, _aware(r.lease_until)) for r in rows]
+
+    def get_capture(self, capture_id: str) -> Capture | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(captures).where(captures.c.id == capture_id)).first()
+            if row is None:
+                return None
+            return self._capture_from_row(conn, row)
+
+    def find_capture_ids(self, prefix: str) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(captures.c.id).where(captures.c.id.startswith(prefix, autoescape=True))
+                .limit(3)
+            ).all()
+        return [r.id for r in rows]
+
+    def list_captures(self, case: str | None = None, status: str | None = None,
+                      limit: int | None = None) -> list[Capture]:
+        query = select(captures).order_by(captures.c.id)
+        if case:
+            query = query.where(captures.c.case_id == case)
+        if status:
+            query = query.where(captures.c.status == status)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [self._capture_from_row(conn, row) for row in conn.execute(query).all()]
+
+    def capture_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r.id for r in conn.execute(select(captures.c.id).order_by(captures.c.id))]
+
+    def _capture_from_row(self, conn: Connection, row: Any) -> Capture:
+        arts = conn.execute(
+            select(artifacts).where(artifacts.c.capture_id == row.id).order_by(artifacts.c.id)
+        ).all()
+        return Capture(
+            id=row.id, case=row.case_id, requested_url=row.requested_url, mode=row.mode,
+            status=row.status, canonical_url=row.canonical_url, final_url=row.final_url,
+            platform=row.platform, requested_by=row.requested_by,
+            requested_at=_aware(row.requested_at), started_at=_aware(row.started_at),
+            finished_at=_aware(row.finished_at), error=row.error, note=row.note,
+            truncated=row.truncated, http_status=row.http_status,
+            storage_state=row.storage_state, manifest_sha256=row.manifest_sha256,
+            artifacts=[Artifact(kind=a.kind, sha256=a.sha256, bytes=a.bytes,
+                                media_type=a.media_type, key=a.key, name=a.name) for a in arts],
+            seals=list(row.seals or []), post=row.post,
+        )
+
+    # ---- custody -------------------------------------------------------------
+
+    def append_events(self, conn: Connection, drafts: Iterable[EventDraft]) -> list[CustodyEvent]:
+        """Chain and number events inside the caller's transaction."""
+        drafts = list(drafts)
+        if not drafts:
+            return []
+        head = conn.execute(
+            select(custody_head.c.seq, custody_head.c.hash)
+            .where(custody_head.c.id == 1).with_for_update()
+        ).one()
+        seq, prev = head.seq, head.hash
+        made: list[CustodyEvent] = []
+        for draft in drafts:
+            seq += 1
+            ev = CustodyEvent(seq=seq, at=draft.at or utcnow(), actor=draft.actor,
+                              action=draft.action, subject=draft.subject,
+                              details=draft.details, prev_hash=prev)
+            prev = ev.hash
+            made.append(ev)
+        conn.execute(custody_events.insert(), [_event_row(ev) for ev in made])
+        conn.execute(update(custody_head).where(custody_head.c.id == 1)
+                     .values(seq=seq, hash=prev))
+        return made
+
+    def events(self, subject: str | None = None, after: int = 0,
+               unsegmented_only: bool = False) -> list[tuple[CustodyEvent, str, str | None]]:
+        """(event, stored hash, segment key) in sequence order."""
+        query = select(custody_events).where(custody_events.c.seq > after)
+        if subject:
+            query = query.where(custody_events.c.subject == subject)
+        if unsegmented_only:
+            query = query.where(custody_events.c.segment_key.is_(None))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(custody_events.c.seq)).all()
+        return [(_event_from_row(r), r.hash, r.segment_key) for r in rows]
+
+    def head(self) -> tuple[int, str]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(custody_head.c.seq, custody_head.c.hash)).one()
+        return row.seq, row.hash
+
+    def segments(self) -> list[tuple[int, int, str, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(custody_segments).order_by(custody_segments.c.first_seq))
+            return [(r.first_seq, r.last_seq, r.key, r.sha256) for r in rows]
+
+    def last_segmented_seq(self, conn: Connection) -> int:
+        value = conn.execute(select(func.max(custody_segments.c.last_seq))).scalar()
+        return int(value or 0)
+
+    def unsegmented(self, conn: Connection, after: int) -> list[CustodyEvent]:
+        rows = conn.execute(
+            select(custody_events).where(custody_events.c.seq > after)
+            .order_by(custody_events.c.seq)
+        ).all()
+        return [_event_from_row(r) for r in rows]
+
+    def record_segment(self, conn: Connection, first: int, last: int, key: str,
+                       sha256: str) -> None:
+        conn.execute(custody_segments.insert().values(
+            first_seq=first, last_seq=last, key=key, sha256=sha256, written_at=utcnow()))
+        conn.execute(update(custody_events)
+                     .where(custody_events.c.seq >= first, custody_events.c.seq <= last)
+                     .values(segment_key=key))
+
+    # ---- rebuilding ------------------------------------------------------------
+
+    def load_rebuilt(self, capture_list: list[Capture], case_rows: list[dict[str, Any]],
+                     events: list[CustodyEvent],
+                     segment_rows: list[tuple[int, int, str, str]]) -> None:
+        """Fill an empty catalog from what the store holds (used by reindex)."""
+        with self.write() as conn:
+            for row in case_rows:
+                conn.execute(cases.insert().values(**row))
+            for capture in capture_list:
+                self.insert_capture(conn, capture)
+                if capture.artifacts:
+                    conn.execute(artifacts.insert(), [
+                        {"capture_id": capture.id, **a.to_json()} for a in capture.artifacts
+                    ])
+            if events:
+                conn.execute(custody_events.insert(), [_event_row(ev) for ev in events])
+                conn.execute(update(custody_head).where(custody_head.c.id == 1)
+                             .values(seq=events[-1].seq, hash=events[-1].hash))
+            for first, last, key, sha in segment_rows:
+                self.record_segment(conn, first, last, key, sha)
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(captures.c.status, func.count()).group_by(captures.c.status)).all()
+        return {r[0]: r[1] for r in rows}
+
+
+def _capture_row(capture: Capture) -> dict[str, Any]:
+    return {
+        "id": capture.id, "case_id": capture.case, "status": capture.status,
+        "mode": capture.mode, "requested_url": capture.requested_url,
+        "canonical_url": capture.canonical_url, "final_url": capture.final_url,
+        "platform": capture.platform, "requested_by": capture.requested_by,
+        "requested_at": capture.requested_at, "started_at": capture.started_at,
+        "finished_at": capture.finished_at, "error": capture.error, "note": capture.note,
+        "truncated": capture.truncated, "http_status": capture.http_status,
+        "storage_state": capture.storage_state, "manifest_sha256": capture.manifest_sha256,
+        "post": capture.post, "seals": capture.seals,
+    }
+
+
+def _event_row(ev: CustodyEvent) -> dict[str, Any]:
+    return {"seq": ev.seq, "at": ev.at, "actor": ev.actor, "action": ev.action,
+            "subject": ev.subject, "details": ev.details, "prev_hash": ev.prev_hash,
+            "hash": ev.hash}
+
+
+def _event_from_row(row: Any) -> CustodyEvent:
+    details = row.details if isinstance(row.details, dict) else json.loads(row.details)
+    return CustodyEvent(seq=row.seq, at=_aware(row.at), actor=row.actor, action=row.action,
+                        subject=row.subject, details=details, prev_hash=row.prev_hash)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they were stored as UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _sqlite_immediate_transactions(engine: Engine) -> None:
+    """Serialise writers: pysqlite's deferred BEGIN lets two processes read the same
+    custody head and both append after it. BEGIN IMMEDIATE takes the write lock first."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("saksi_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
