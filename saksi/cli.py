@@ -142,7 +142,11 @@ def list_captures(
         for row in rows:
             _print_json(row.to_json())
         return
-    table = Table("id", "status", "case", "requested at", "url", box=None)
+    table = Table(box=None)
+    table.add_column("id", no_wrap=True, min_width=36)
+    for name in ("status", "case", "requested at"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("url", overflow="fold")
     for row in rows:
         table.add_row(row.id, row.status, row.case or "",
                       row.requested_at.strftime("%Y-%m-%d %H:%M:%S") if row.requested_at
@@ -173,10 +177,8 @@ def show(
                 "manifest_sha256"):
         if data.get(key) not in (None, ""):
             out.print(f"[bold]{key:16}[/] {data[key]}", markup=True)
-    table = Table("kind", "bytes", "sha256", "key", box=None)
     for a in c.artifacts:
-        table.add_row(a.kind, str(a.bytes), a.sha256, a.key)
-    out.print(table)
+        out.print(f"  {a.kind:12} {a.bytes:>12}  {a.sha256}  {a.key}", markup=False)
 
 
 def _find(evidence, capture_id: str):

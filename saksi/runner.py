@@ -27,7 +27,9 @@ def run_capture_crawl(evidence: Evidence, captures: list[Capture],
         scrapy.setmodule("crawlers.settings", priority="project")
         scrapy.setdict(scrapy_settings(evidence.settings), priority="cmdline")
         scrapy.set("SAKSI_CONFIGURED", True, priority="cmdline")
-        process = CrawlerProcess(scrapy, install_root_handler=False)
+        # Saksi reports failures itself, one line each; Scrapy's own log stays quiet.
+        scrapy.set("LOG_LEVEL", "ERROR", priority="cmdline")
+        process = CrawlerProcess(scrapy)
         process.crawl(CaptureSpider, session=session)
         process.start()
     return session.close()

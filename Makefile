@@ -1,0 +1,24 @@
+# Saksi: `make capture URL=…` and `make test` bootstrap everything on first use.
+.PHONY: setup capture test lint demo bench
+
+BIN := .venv/bin
+
+setup:
+	@bash scripts/setup.sh
+
+capture: setup
+	@if [ -z "$(URL)" ]; then echo "usage: make capture URL=https://… [ARGS='--case K --note …']" >&2; exit 2; fi
+	@$(BIN)/saksi capture "$(URL)" $(ARGS)
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+
+demo: setup
+	@$(BIN)/saksi demo
+
+bench: setup
+	$(BIN)/python benchmarks/static_capture.py

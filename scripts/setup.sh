@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Idempotent set-up: Debian packages (as root), the virtualenv and Saksi in it.
+# Safe to run again and again; `make setup` and `.ci/run` call it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v wget >/dev/null 2>&1 || need_apt+=(wget)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+"$PY" -c "import ensurepip, venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian packages: ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "setup: please install these packages first (as root): apt-get install -y ${need_apt[*]}" >&2
+    case " ${need_apt[*]} " in *" python3-venv "*) exit 2 ;; esac
+  fi
+fi
+
+stamp=.venv/.saksi-installed
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[test]'
+  # Google's Brotli and brotlipy share the module name; warcio needs brotlipy's API.
+  if .venv/bin/python -m pip show -q brotli >/dev/null 2>&1; then
+    .venv/bin/python -m pip uninstall -y -q brotli
+    .venv/bin/python -m pip install -q --force-reinstall --no-deps brotlipy
+  fi
+  touch "$stamp"
+fi
