@@ -1,0 +1,99 @@
+"""Shared fixtures: the loopback fixture site and running the real `saksi` command.
+
+Loopback is enabled for tests through the explicit setting (`SAKSI_ALLOW_ADDRESSES`),
+never by weakening the address rule.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.wire_server import FixtureServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SAKSI = str(Path(sys.executable).with_name("saksi"))
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[FixtureServer]:
+    with FixtureServer() as server:
+        yield server
+
+
+def saksi_env(data_dir: Path, site: FixtureServer, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAKSI_")}
+    env.update({
+        "SAKSI_DATA_DIR": str(data_dir),
+        "SAKSI_ALLOW_ADDRESSES": "127.0.0.1/32",
+        "SAKSI_EXTRA_CA": site.ca_pem_path,
+        "SAKSI_HOST_MAP": f"news.example.id=127.0.0.1:{site.https_port},"
+                          f"hoax.example.id=127.0.0.1:{site.http_port}",
+        "SAKSI_LIMITS__MAX_CAPTURE_SECONDS": "4",
+        "SAKSI_LIMITS__MAX_RESPONSE_BYTES": str(2 * 1024 * 1024),
+        "SAKSI_COLLECTOR__NAME": "penyidik-uji",
+        "SAKSI_COLLECTOR__ORGANISATION": "Bawaslu Uji",
+        "XDG_CONFIG_HOME": str(data_dir.parent / "xdg"),
+    })
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json_lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+def run_saksi(env: dict[str, str], *args: str, timeout: float = 120,
+              cwd: Path | None = None) -> Run:
+    proc = subprocess.run([SAKSI, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd or Path(env["SAKSI_DATA_DIR"]).parent)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def warc_records(path: Path) -> list[tuple[dict[str, list[str]], bytes]]:
+    """(WARC headers with repeats, block bytes) of every record, read independently of
+    Saksi's code: gzip members concatenated, then WARC framing by Content-Length."""
+    data = gzip.decompress(path.read_bytes())
+    records = []
+    pos = 0
+    while pos < len(data):
+        end = data.index(b"\r\n\r\n", pos)
+        lines = data[pos:end].split(b"\r\n")
+        assert lines[0] == b"WARC/1.1", lines[0]
+        headers: dict[str, list[str]] = {}
+        for line in lines[1:]:
+            name, _, value = line.decode("utf-8").partition(":")
+            headers.setdefault(name.strip(), []).append(value.strip())
+        length = int(headers["Content-Length"][0])
+        block = data[end + 4:end + 4 + length]
+        assert data[end + 4 + length:end + 8 + length] == b"\r\n\r\n"
+        records.append((headers, block))
+        pos = end + 8 + length
+    return records
+
+
+def object_path(data_dir: Path, key: str) -> Path:
+    return data_dir / key
+
+
+def artifact(capture: dict, kind: str) -> dict:
+    found = [a for a in capture["artifacts"] if a["kind"] == kind]
+    assert found, f"no {kind} artifact in {capture['artifacts']}"
+    return found[0]
