@@ -103,4 +103,6 @@ def _check_warc(stream, capture_id: str, where: str, report: VerifyReport) -> No
                     report.faults.append(Fault(
                         capture_id, f"{where} record {rid} {uri}".rstrip(), str(problem)))
     except (ArchiveLoadFailed, Exception) as exc:  # zlib, EOF, parse errors alike
-        report.faults.append(Fault(capture_id, where, f"unreadable WARC: {exc}"))
+        detail = str(exc).encode("ascii", "backslashreplace").decode()[:160]
+        report.faults.append(Fault(capture_id, where,
+                                   f"unreadable WARC ({type(exc).__name__}: {detail})"))

@@ -56,8 +56,8 @@ def refusal_reason(addr: IPAddress) -> str | None:
         ("link-local", addr.is_link_local),
         ("unspecified", addr.is_unspecified),
         ("multicast", addr.is_multicast),
-        ("private", addr.is_private),
         ("reserved", addr.is_reserved),
+        ("private", addr.is_private),
         ("carrier-grade NAT", isinstance(addr, ipaddress.IPv4Address) and addr in _CGNAT),
         ("site-local", isinstance(addr, ipaddress.IPv6Address) and addr.is_site_local),
     )

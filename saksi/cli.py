@@ -339,8 +339,6 @@ def demo() -> None:
 def main() -> None:
     try:
         code = app(standalone_mode=False)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
     except SystemExit:
         raise
     except Exception as exc:  # one line for people, the traceback only with --debug
@@ -349,8 +347,6 @@ def main() -> None:
 
 
 def _report(exc: BaseException) -> int:
-    import click
-
     from crawlers.intake import IntakeError
     from storage.objects import StorageError
 
@@ -358,11 +354,15 @@ def _report(exc: BaseException) -> int:
         import traceback
 
         traceback.print_exception(exc)
-    if isinstance(exc, click.exceptions.Abort):
+    if isinstance(exc, typer.Abort):
         err.print("aborted")
         return EXIT_FAILED
-    if isinstance(exc, click.ClickException):
-        err.print(f"error: {exc.format_message()} (see 'saksi --help')", markup=False)
+    if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # Typer usage errors
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "saksi"
+        if not exc.format_message():
+            return EXIT_USAGE  # help was shown (no arguments given)
+        err.print(f"error: {exc.format_message()} (see '{where} --help')", markup=False)
         return EXIT_USAGE
     if isinstance(exc, (UsageProblem, ConfigError, IntakeError)):
         err.print(f"error: {exc}", markup=False)

@@ -172,8 +172,10 @@ class CustodyEvent:
         return {**self.body(), "hash": self.hash}
 
     def line(self) -> bytes:
-        """Its line in a custody segment."""
-        return canonical_json(self.to_json()) + b"\n"
+        """Its line in a custody segment: ASCII-only JSON, so no Unicode line separator
+        inside a value can split the line for a reader; parsing gives the hashed data."""
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=True).encode("ascii") + b"\n"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CustodyEvent:
