@@ -10,13 +10,12 @@ segments and the catalog, so a removed, edited or reordered event is named.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from storage.catalog import Catalog, EventDraft
-from storage.objects import LocalObjectStore, ObjectMissingError
+from storage.objects import LocalObjectStore
 from storage.records import GENESIS_HASH, CustodyEvent
 
 SEGMENT_PREFIX = "custody/segments/"
@@ -146,11 +145,9 @@ class CustodyLog:
                     seg_events.append(CustodyEvent.from_json(data))
             if not seg_events:
                 continue
-            with self.store.open(key) as f:
-                sha = hashlib.sha256(f.read()).hexdigest()
-            rows.append((seg_events[0].seq, seg_events[-1].seq, key, sha))
+            with self.store.open_verified(key) as reader:
+                reader.drain()
+            rows.append((seg_events[0].seq, seg_events[-1].seq, key, reader.sha256))
             events.extend(seg_events)
         return events, rows
 
-
-__all__ = ["CustodyLog", "CustodyFault", "segment_key", "ObjectMissingError"]

@@ -16,7 +16,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 from isal import isal_zlib
 
@@ -165,15 +165,3 @@ def metadata_record(writer: WarcWriter, target_uri: str, refers_to: str | None,
 
 def _one_line(value: str) -> str:
     return " ".join(str(value).split())
-
-
-class CountingSink:
-    """Counts bytes; used to find each record's offset when indexing."""
-
-    def __init__(self, inner: BinaryIO):
-        self.inner = inner
-        self.bytes = 0
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self.bytes += len(data)
-        return self.inner.write(data)

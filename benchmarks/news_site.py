@@ -5,9 +5,10 @@ repeated template (100x), or the measured tools would move unrealistically few b
 Pages are made from a fixed seed so every run and every contender sees the same bytes.
 
 Run as a script, it serves the site: `python news_site.py --pages N --latency-ms 0,50`
-binds one free port on 127.0.0.1 per latency, prints `PORTS 0=<port> 50=<port>` once
-every response is precomputed, and stops when its stdin closes (the benchmark ended or
-died) or after --max-seconds.
+binds one free port on 127.0.0.1 per latency, prints one line
+`PORTS 0=<port> 50=<port> pages=N html_bytes=B gzip_bytes=G` once every response is
+precomputed, and stops when its stdin closes (the benchmark ended or died) or after
+--max-seconds.
 It is a separate process so it never shares a GIL with the tool being measured.
 
 Named news_site, not site: a module called `site` would be shadowed by the standard
@@ -255,17 +256,21 @@ class NewsServer:
             writer.close()
 
 
-def build_pages(count: int) -> dict[str, Page]:
+def build_pages(count: int) -> tuple[dict[str, Page], int, int]:
+    """Every response, precomputed; plus the total HTML and gzip bytes."""
     pages = {}
-    for path, body, _ in gzip_pages(count):
+    html_bytes = gzip_bytes = 0
+    for path, body, size in gzip_pages(count):
         pages[path] = Page(response_head(len(body)) + body,
                            response_head(len(body), keep_alive=False) + body)
-    return pages
+        html_bytes += size
+        gzip_bytes += len(body)
+    return pages, html_bytes, gzip_bytes
 
 
 async def serve(count: int, latencies_ms: list[float], max_seconds: float) -> None:
     """One listening port per latency, all serving the same precomputed pages."""
-    pages = build_pages(count)
+    pages, html_bytes, gzip_bytes = build_pages(count)
     servers = []
     for latency in latencies_ms:
         site = NewsServer(pages, latency / 1000)
@@ -285,7 +290,8 @@ async def serve(count: int, latencies_ms: list[float], max_seconds: float) -> No
     loop.call_later(max_seconds, finish, "time limit")
     ports = " ".join(f"{latency:g}={server.sockets[0].getsockname()[1]}"
                      for latency, server in zip(latencies_ms, servers, strict=True))
-    print(f"PORTS {ports}", flush=True)
+    print(f"PORTS {ports} pages={count} html_bytes={html_bytes} gzip_bytes={gzip_bytes}",
+          flush=True)
     reason = await stop
     for server in servers:
         server.close()

@@ -26,7 +26,8 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 # an "odd" IPv4 literal (0x7f.1, 2130706433, 0177.0.0.1): resolvers and browsers read
 # them as addresses, people reading the report do not. Refuse them outright.
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]*))*\.?$", re.I)
-_DOTTED_QUAD = re.compile(r"^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$")
+_OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_DOTTED_QUAD = re.compile(rf"^{_OCTET}(\.{_OCTET}){{3}}$")
 
 
 class EgressRefused(Exception):
@@ -175,5 +176,6 @@ def _parse_map_target(host: str, target: str) -> tuple[str, int | None]:
     try:
         ipaddress.ip_address(address)
     except ValueError as exc:
-        raise ValueError(f"SAKSI_HOST_MAP: '{host}' must map to an IP address, not {target!r}") from exc
+        raise ValueError(
+            f"SAKSI_HOST_MAP: '{host}' must map to an IP address, not {target!r}") from exc
     return address, port

@@ -8,6 +8,7 @@ a capture is reported `captured` only after its objects are on disk.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import shutil
@@ -168,6 +169,8 @@ class CaptureSession:
                                         daemon=True)
         self._sealer.start()
         self._closed = False
+        self.stopping: str | None = None
+        self.connections: set[asyncio.StreamWriter] = set()  # exchanges in flight
         self.robots = ("consulted (network.obey_robots_txt = true)" if net.obey_robots_txt
                        else "not consulted (URLs requested explicitly)")
 
@@ -214,8 +217,18 @@ class CaptureSession:
         elif exchange.response_spool is not None:
             exchange.response_spool.unlink(missing_ok=True)  # internal fetch, not evidence
 
+    def interrupt(self, reason: str) -> None:
+        """Stop now (Ctrl-C, SIGTERM): cut the connections in flight, so no download
+        keeps the crawl waiting. Open captures are then quarantined by
+        `interrupt_unfinished`, never sealed half-done."""
+        self.stopping = reason
+        for writer in list(self.connections):
+            writer.transport.abort()
+
     def complete(self, capture_id: str, error: str | None = None) -> None:
         """The crawl is done with this capture: hand it to the sealer."""
+        if self.stopping:
+            return  # stays open: quarantined as interrupted when the spider closes
         active = self.active.pop(capture_id, None)
         if active is None:
             return
@@ -236,19 +249,39 @@ class CaptureSession:
         self._seal_queue.put(run)
 
     def interrupt_unfinished(self, reason: str) -> None:
-        """The crawl stopped with captures still open: quarantine them, unsealed."""
+        """The crawl stopped with captures still open: quarantine them, unsealed; the
+        ones never started are marked failed too, so none stays pending forever."""
+        self._fail_unstarted(reason)
         for capture_id in list(self.active):
             active = self.active.pop(capture_id)
             kept = _quarantine(self.evidence, capture_id)
             capture = active.capture
             capture.status = FAILED
             capture.finished_at = utcnow()
-            capture.error = f"interrupted ({reason}) before the capture finished"
+            why = self.stopping or reason
+            capture.error = f"interrupted ({why}) before the capture finished"
             with self.evidence.catalog.write() as conn:
                 self.evidence.catalog.finish_capture(conn, capture)
                 self.evidence.catalog.append_events(conn, [EventDraft(
                     self.evidence.actor, "capture.failed", capture_id,
                     {"error": capture.error, "quarantine": kept})])
+            self.on_update(capture)
+
+    def _fail_unstarted(self, reason: str) -> None:
+        unstarted = [c for c in self.queue_captures if c.status == PENDING]
+        if not unstarted:
+            return
+        why = self.stopping or reason
+        with self.evidence.catalog.write() as conn:
+            for capture in unstarted:
+                capture.status = FAILED
+                capture.finished_at = utcnow()
+                capture.error = f"interrupted ({why}) before the capture started"
+                self.evidence.catalog.finish_capture(conn, capture)
+            self.evidence.catalog.append_events(conn, [EventDraft(
+                self.evidence.actor, "capture.failed", c.id, {"error": c.error})
+                for c in unstarted])
+        for capture in unstarted:
             self.on_update(capture)
 
     def close(self) -> list[Capture]:

@@ -269,11 +269,13 @@ async def exchange(
     ssl_context: ssl.SSLContext | None,
     method: str = "GET",
     keep_body: bool = False,
+    connections: set[asyncio.StreamWriter] | None = None,
 ) -> tuple[Exchange, bytes]:
     """Perform one request/response on a fresh connection to the checked address.
 
     Returns the exchange and, when `keep_body`, the de-chunked body (small internal
-    fetches such as robots.txt only). Raises WireError/OSError when no response head
+    fetches such as robots.txt only). The open connection sits in `connections` while
+    the exchange runs, so a stop request can cut it. Raises WireError/OSError when no response head
     arrived; partial bytes are then left in the spool for quarantine.
     """
     parts = urlsplit(url)
@@ -294,7 +296,8 @@ async def exchange(
     except TimeoutError as exc:
         raise WireError(f"connection to {target.address}:{target.port} timed out") from exc
     except ssl.SSLCertVerificationError as exc:
-        raise WireError(f"TLS certificate not trusted for {target.host}: {exc.verify_message}") from exc
+        raise WireError(
+            f"TLS certificate not trusted for {target.host}: {exc.verify_message}") from exc
     except ssl.SSLError as exc:
         raise WireError(f"TLS handshake with {target.host} failed: {exc.reason or exc}") from exc
     except OSError as exc:
@@ -303,6 +306,8 @@ async def exchange(
             f"{exc.strerror or exc}"
         ) from exc
     t_connected = time.monotonic()
+    if connections is not None:
+        connections.add(writer)
     sent_at = datetime.now(UTC)
     tls = _tls_info(writer, ssl_context) if is_tls else None
     record = Exchange(
@@ -366,11 +371,13 @@ async def exchange(
             raise WireError(f"connection to {target.host} failed: {exc}") from exc
         record.truncated = "disconnect"
         record.notes.append(f"connection ended early: {exc}")
-    except WireError:
-        spool.close()
+    except (WireError, asyncio.CancelledError):
+        spool.close()  # partial bytes stay on disk for quarantine
         raise
     finally:
         writer.close()
+        if connections is not None:
+            connections.discard(writer)
     spool.close()
     t_end = time.monotonic()
     record.status = framing.status

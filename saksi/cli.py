@@ -92,7 +92,7 @@ def capture(
     evidence = _open()
     try:
         recovered = recover_interrupted(evidence)
-        if recovered and not as_json:
+        if recovered:
             err.print(f"[yellow]marked {len(recovered)} interrupted capture(s) failed; "
                       f"their partial bytes are in {evidence.quarantine_dir}[/]")
         captures = register_captures(evidence, links, case, note, mode)
@@ -158,7 +158,8 @@ def list_captures(
 
 @app.command()
 def show(
-    capture_id: Annotated[str, typer.Argument(metavar="ID", help="Capture id (or a unique prefix).")],
+    capture_id: Annotated[str, typer.Argument(
+        metavar="ID", help="Capture id (or a unique prefix).")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """Show one capture: status, URLs, times, artifacts and their SHA-256."""

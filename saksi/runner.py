@@ -31,5 +31,23 @@ def run_capture_crawl(evidence: Evidence, captures: list[Capture],
         scrapy.set("LOG_LEVEL", "ERROR", priority="cmdline")
         process = CrawlerProcess(scrapy)
         process.crawl(CaptureSpider, session=session)
-        process.start()
+        _stop_now_on_signals(process, session)
+        process.start(install_signal_handlers=False)
     return session.close()
+
+
+def _stop_now_on_signals(process, session: CaptureSession) -> None:
+    """Ctrl-C or SIGTERM stops at once: downloads in flight are cancelled and their
+    captures quarantined (Scrapy's graceful stop would wait for a slow site). A second
+    signal falls back to the default action."""
+    import signal
+
+    from scrapy.utils.ossignal import install_shutdown_handlers
+    from twisted.internet import reactor
+
+    def on_signal(signum: int, _frame: object) -> None:
+        install_shutdown_handlers(signal.SIG_DFL)
+        reactor.callFromThread(session.interrupt, signal.Signals(signum).name)
+        reactor.callFromThread(process.stop)
+
+    reactor.addSystemEventTrigger("after", "startup", install_shutdown_handlers, on_signal)
