@@ -235,5 +235,8 @@ def _check(settings: Settings) -> None:
         )
     if settings.capture.default_mode not in {"static"}:
         raise ConfigError("capture.default_mode must be 'static' (browser mode comes later)")
+    proxy = settings.network.proxy
+    if proxy and not (proxy.startswith("http://") and proxy.count(":") == 2):
+        raise ConfigError(f"network.proxy must look like http://host:port, not {proxy!r}")
     if settings.network.extra_ca and not Path(settings.network.extra_ca).is_file():
         raise ConfigError(f"network.extra_ca: no such file {settings.network.extra_ca}")

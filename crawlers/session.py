@@ -30,7 +30,7 @@ from storage.records import CAPTURED, FAILED, PENDING, RUNNING, Capture, utcnow
 
 from .egress import AddressPolicy
 from .intake import IntakeError, make_request
-from .wire import Budget, make_ssl_context
+from .wire import Budget, Proxy, make_ssl_context
 
 SEAL_BATCH = 64
 LEASE_GRACE_SECONDS = 60
@@ -159,6 +159,7 @@ class CaptureSession:
         net = self.settings.network
         self.policy = AddressPolicy(net.allow_addresses, net.host_map)
         self.ssl_context = make_ssl_context(net.extra_ca, net.verify_tls)
+        self.proxy = Proxy.parse(net.proxy)
         self.queue_captures = [c for c in captures if c.status == PENDING]
         self.results: dict[str, Capture] = {c.id: c for c in captures}
         self.active: dict[str, ActiveCapture] = {}

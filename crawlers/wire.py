@@ -55,10 +55,65 @@ def make_ssl_context(extra_ca: str = "", verify: bool = True) -> ssl.SSLContext:
     return ctx
 
 
-def build_request_head(method: str, url: str, headers: list[tuple[bytes, bytes]]) -> bytes:
-    """The request line and headers as they will be written to the socket."""
+@dataclass(frozen=True)
+class Proxy:
+    """An HTTP proxy the operator configured (`network.proxy`); never from the
+    environment. Saksi still resolves and checks the target, then asks the proxy for
+    that checked address, so the address rule holds through the proxy too."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> Proxy | None:
+        if not text:
+            return None
+        parts = urlsplit(text if "://" in text else f"http://{text}")
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"network.proxy must look like http://host:port, not {text!r}")
+        return cls(parts.hostname, parts.port or 8080)
+
+
+def _authority(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+async def _connect(target: Target, is_tls: bool, ctx: ssl.SSLContext | None,
+                   proxy: Proxy | None, timeout: float
+                   ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    server_name = target.host.strip("[]") if is_tls else None
+    if proxy is None:
+        return await asyncio.open_connection(
+            target.address, target.port, ssl=ctx if is_tls else None,
+            server_hostname=server_name, ssl_handshake_timeout=timeout if is_tls else None)
+    reader, writer = await asyncio.open_connection(proxy.host, proxy.port)
+    if not is_tls:
+        return reader, writer
+    authority = _authority(target.address, target.port).encode("ascii")
+    writer.write(b"CONNECT " + authority + b" HTTP/1.1\r\nHost: " + authority + b"\r\n\r\n")
+    await writer.drain()
+    try:
+        reply = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+        writer.close()
+        raise WireError(f"proxy {proxy.host}:{proxy.port} gave no answer to CONNECT") from exc
+    status = reply.split(b"\r\n", 1)[0]
+    if len(status.split()) < 2 or status.split()[1] != b"200":
+        writer.close()
+        raise WireError(f"proxy {proxy.host}:{proxy.port} refused the tunnel: "
+                        f"{status.decode('latin-1')}")
+    await writer.start_tls(ctx, server_hostname=server_name, ssl_handshake_timeout=timeout)
+    return reader, writer
+
+
+def build_request_head(method: str, url: str, headers: list[tuple[bytes, bytes]],
+                       via_address: Target | None = None) -> bytes:
+    """The request line and headers as they will be written to the socket. Through a
+    proxy (plain http), the request-target is absolute and names the checked address."""
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if via_address is not None:
+        target = f"http://{_authority(via_address.address, via_address.port)}{target}"
     default_port = 80 if parts.scheme == "http" else 443
     host = parts.hostname or ""
     if ":" in host:
@@ -270,29 +325,25 @@ async def exchange(
     method: str = "GET",
     keep_body: bool = False,
     connections: set[asyncio.StreamWriter] | None = None,
+    proxy: Proxy | None = None,
 ) -> tuple[Exchange, bytes]:
     """Perform one request/response on a fresh connection to the checked address.
 
     Returns the exchange and, when `keep_body`, the de-chunked body (small internal
     fetches such as robots.txt only). The open connection sits in `connections` while
-    the exchange runs, so a stop request can cut it. Raises WireError/OSError when no response head
-    arrived; partial bytes are then left in the spool for quarantine.
+    the exchange runs, so a stop request can cut it. Raises WireError when no response
+    head arrived; partial bytes are then left in the spool for quarantine.
     """
     parts = urlsplit(url)
     is_tls = parts.scheme == "https"
-    head = build_request_head(method, url, request_headers)
+    absolute = proxy is not None and not is_tls
+    head = build_request_head(method, url, request_headers,
+                              via_address=target if absolute else None)
     t0 = time.monotonic()
     timeout = max(0.01, min(budget.connect_timeout, budget.remaining()))
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(
-                target.address, target.port,
-                ssl=ssl_context if is_tls else None,
-                server_hostname=target.host.strip("[]") if is_tls else None,
-                ssl_handshake_timeout=timeout if is_tls else None,
-            ),
-            timeout=timeout,
-        )
+            _connect(target, is_tls, ssl_context, proxy, timeout), timeout=timeout)
     except TimeoutError as exc:
         raise WireError(f"connection to {target.address}:{target.port} timed out") from exc
     except ssl.SSLCertVerificationError as exc:
@@ -315,6 +366,11 @@ async def exchange(
         ip_address=target.address, port=target.port, protocol="http/1.1", tls=tls,
         response_spool=spool_path,
     )
+    if proxy is not None:
+        record.notes.append(
+            f"sent through the configured proxy {proxy.host}:{proxy.port} "
+            + ("(CONNECT tunnel to the checked address)" if is_tls
+               else "(absolute-form request naming the checked address)"))
     framing = ResponseFraming(method, budget.max_header_bytes, keep_body=keep_body)
     spool = SpoolWriter(spool_path)
     first_byte: float | None = None

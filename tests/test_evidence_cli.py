@@ -155,3 +155,23 @@ def test_capture_from_file_and_scrapy_crawl_use_the_same_pipeline(site, tmp_path
     assert len(listed) == 3 and all(c["status"] == "captured" for c in listed)
     assert run_saksi(env, "verify", "--all").code == 0
     shutil.rmtree(tmp_path / "data")
+
+
+def test_a_configured_proxy_is_used_and_the_address_rule_still_holds(site, tmp_path):
+    from tests.conftest import warc_records
+    from tests.fixtures.proxy import ForwardProxy
+
+    with ForwardProxy() as proxy:
+        env = saksi_env(tmp_path / "data", site,
+                        SAKSI_NETWORK__PROXY=f"http://127.0.0.1:{proxy.port}")
+        run = run_saksi(env, "capture", site.http_url("/reason"),
+                        "https://news.example.id/gzip", "http://127.0.0.9/", "--json")
+    plain, tls, refused = run.json_lines()
+    assert plain["status"] == tls["status"] == "captured", run.stderr
+    assert refused["status"] == "failed" and "loopback" in refused["error"]
+    assert f"CONNECT 127.0.0.1:{site.https_port} HTTP/1.1".encode() in proxy.seen
+    assert f"GET http://127.0.0.1:{site.http_port}/reason HTTP/1.1".encode() in proxy.seen
+    assert not any(b"127.0.0.9" in line for line in proxy.seen)
+    records = warc_records(tmp_path / "data" / artifact(tls, "warc")["key"])
+    response = [b for h, b in records if h["WARC-Type"] == ["response"]][0]
+    assert response == site.sent("/gzip")[-1]
