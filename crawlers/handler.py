@@ -9,7 +9,9 @@ the parsed response it gets back; the archive never comes from that parsed copy.
 
 from __future__ import annotations
 
+import gzip
 import ipaddress
+import zlib
 from urllib.parse import urlsplit
 
 from scrapy import Request
@@ -64,6 +66,8 @@ class WireRecordingHandler(BaseDownloadHandler):
             self._note_failure(session, capture_id, request, str(exc), target.address)
             raise CaptureFetchError(str(exc)) from None
         session.record_exchange(capture_id, record)
+        if capture_id is None:  # internal fetch (robots.txt): Scrapy needs it decoded
+            return _scrapy_response(request, record, *_decoded(record, body))
         return _scrapy_response(request, record, body)
 
     @staticmethod
@@ -78,11 +82,31 @@ class WireRecordingHandler(BaseDownloadHandler):
         ))
 
 
-def _scrapy_response(request: Request, record: Exchange, body: bytes) -> Response:
+def _decoded(record: Exchange, body: bytes) -> tuple[bytes, set[bytes]]:
+    """Decode a small internal body (robots.txt); never used for evidence."""
+    coding = (record.header(b"content-encoding") or b"").strip().lower()
+    try:
+        if coding in (b"gzip", b"x-gzip"):
+            return gzip.decompress(body), {b"content-encoding"}
+        if coding == b"deflate":
+            return zlib.decompress(body), {b"content-encoding"}
+        if coding == b"br":
+            import brotli  # optional: only for robots.txt served with br
+
+            return brotli.decompress(body), {b"content-encoding"}
+    except Exception:  # a broken robots.txt counts as none
+        return b"", {b"content-encoding"}
+    return body, set()
+
+
+def _scrapy_response(request: Request, record: Exchange, body: bytes,
+                     drop: set[bytes] | None = None) -> Response:
     """What Scrapy's middlewares need (status, headers, URL). The body is given only for
     internal fetches: capture bodies stay in the spool, not in memory."""
     headers = Headers()
     for name, value in record.headers:
+        if drop and name.lower() in drop:
+            continue
         headers.appendlist(name, value)
     cls = responsetypes.from_args(headers=headers, url=request.url)
     flags = [f"truncated:{record.truncated}"] if record.truncated else []

@@ -175,3 +175,21 @@ def test_a_configured_proxy_is_used_and_the_address_rule_still_holds(site, tmp_p
     records = warc_records(tmp_path / "data" / artifact(tls, "warc")["key"])
     response = [b for h, b in records if h["WARC-Type"] == ["response"]][0]
     assert response == site.sent("/gzip")[-1]
+
+
+def test_robots_txt_is_ignored_for_requested_urls_unless_turned_on(site, tmp_path):
+    from tests.conftest import warc_records
+
+    url = site.http_url("/private")
+    default = run_saksi(saksi_env(tmp_path / "a", site), "capture", url, "--json")
+    assert default.json_lines()[0]["status"] == "captured"
+    c = default.json_lines()[0]
+    info = warc_records(tmp_path / "a" / artifact(c, "warc")["key"])[0][1].decode()
+    assert "robots: not consulted" in info
+    obey = run_saksi(saksi_env(tmp_path / "b", site, SAKSI_NETWORK__OBEY_ROBOTS_TXT="true"),
+                     "capture", url, site.http_url("/page2"), "--json")
+    blocked, allowed = obey.json_lines()
+    assert blocked["status"] == "failed" and "robots.txt" in blocked["error"]
+    assert allowed["status"] == "captured"
+    info = warc_records(tmp_path / "b" / artifact(allowed, "warc")["key"])[0][1].decode()
+    assert "robots: consulted" in info
