@@ -143,7 +143,7 @@ def _quarantine(evidence: Evidence, capture_id: str) -> str | None:
 class ActiveCapture:
     capture: Capture
     url: str
-    deadline: float
+    deadline: float | None
     work_dir: Path
     exchanges: list[Exchange] = field(default_factory=list)
     counter: int = 0
@@ -177,26 +177,41 @@ class CaptureSession:
 
     # ---- called from the crawl -------------------------------------------------
 
-    def lease(self, capture: Capture) -> ActiveCapture | None:
+    def lease(self, captures: list[Capture]) -> list[ActiveCapture]:
+        """Take a group of pending captures for this process in one transaction.
+
+        The lease lasts long enough for the group to be fetched at the configured
+        concurrency; a dead holder on this host is recognised at once anyway.
+        """
         limits = self.settings.limits
         now = utcnow()
-        until = now + timedelta(seconds=limits.max_capture_seconds + LEASE_GRACE_SECONDS)
+        rounds = -(-len(captures) // limits.concurrent_requests) + 1
+        until = now + timedelta(seconds=limits.max_capture_seconds * rounds
+                                + LEASE_GRACE_SECONDS)
+        taken: list[Capture] = []
         with self.evidence.catalog.write() as conn:
-            if not self.evidence.catalog.lease(conn, capture.id, self.holder, until, now):
-                return None
-        capture.status = RUNNING
-        capture.started_at = now
-        work = self.evidence.work_dir / capture.id
-        work.mkdir(parents=True, exist_ok=True)
-        active = ActiveCapture(capture, capture.canonical_url or capture.requested_url,
-                               time.monotonic() + limits.max_capture_seconds, work)
-        self.active[capture.id] = active
-        self.on_update(capture)
-        return active
+            for capture in captures:
+                if self.evidence.catalog.lease(conn, capture.id, self.holder, until, now):
+                    taken.append(capture)
+        made = []
+        for capture in taken:
+            capture.status = RUNNING
+            capture.started_at = now
+            work = self.evidence.work_dir / capture.id
+            work.mkdir(parents=True, exist_ok=True)
+            active = ActiveCapture(capture, capture.canonical_url or capture.requested_url,
+                                   None, work)
+            self.active[capture.id] = active
+            self.on_update(capture)
+            made.append(active)
+        return made
 
     def budget(self, capture_id: str | None) -> Budget:
         limits = self.settings.limits
         active = self.active.get(capture_id or "")
+        if active is not None and active.deadline is None:
+            # The time limit runs from the capture's first request, not from its lease.
+            active.deadline = time.monotonic() + limits.max_capture_seconds
         deadline = active.deadline if active else time.monotonic() + limits.max_capture_seconds
         return Budget(deadline=deadline, max_bytes=limits.max_response_bytes,
                       max_header_bytes=limits.max_header_bytes,
@@ -328,8 +343,7 @@ class CaptureSession:
             for item in sealed:
                 item.resolve(batch)
             with self.evidence.catalog.write() as conn:
-                for item in sealed:
-                    self.evidence.catalog.finish_capture(conn, item.capture)
+                self.evidence.catalog.finish_captures(conn, [item.capture for item in sealed])
                 self.evidence.catalog.append_events(
                     conn, [draft for item in sealed for draft in item.events])
         except Exception as exc:  # the batch did not become durable: nothing is sealed
@@ -365,12 +379,18 @@ class CaptureSession:
         if run.work_dir is None or not run.work_dir.exists():
             return
         archived = {ex.response_spool for ex in run.exchanges if ex.got_response}
-        leftovers = [p for p in run.work_dir.iterdir()
-                     if p not in archived and p.stat().st_size > 0]
+        leftovers = False
+        with os.scandir(run.work_dir) as entries:
+            for entry in entries:
+                path = Path(entry.path)
+                if path in archived or entry.stat().st_size == 0:
+                    path.unlink()
+                else:
+                    leftovers = True
         if leftovers:
             _quarantine(self.evidence, run.capture.id)
         else:
-            shutil.rmtree(run.work_dir, ignore_errors=True)
+            run.work_dir.rmdir()
 
     _ctx_cache: Any = None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import ssl
 import time
 from dataclasses import dataclass
@@ -352,10 +353,10 @@ async def exchange(
     except ssl.SSLError as exc:
         raise WireError(f"TLS handshake with {target.host} failed: {exc.reason or exc}") from exc
     except OSError as exc:
-        raise WireError(
-            f"cannot connect to {target.host} ({target.address}:{target.port}): "
-            f"{exc.strerror or exc}"
-        ) from exc
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        where = (target.host if target.host == target.address
+                 else f"{target.host} ({target.address})")
+        raise WireError(f"cannot connect to {where} port {target.port}: {reason}") from exc
     t_connected = time.monotonic()
     if connections is not None:
         connections.add(writer)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     func,
@@ -178,14 +179,28 @@ class Catalog:
         return result.rowcount == 1
 
     def finish_capture(self, conn: Connection, capture: Capture) -> None:
-        row = _capture_row(capture)
-        row.update(lease_holder=None, lease_until=None)
-        conn.execute(update(captures).where(captures.c.id == capture.id).values(**row))
-        conn.execute(artifacts.delete().where(artifacts.c.capture_id == capture.id))
-        if capture.artifacts:
-            conn.execute(artifacts.insert(), [
-                {"capture_id": capture.id, **a.to_json()} for a in capture.artifacts
-            ])
+        self.finish_captures(conn, [capture])
+
+    def finish_captures(self, conn: Connection, done: list[Capture]) -> None:
+        """Record final states and artifacts of many captures with few statements."""
+        if not done:
+            return
+        rows = []
+        for capture in done:
+            row = {f"new_{k}": v for k, v in _capture_row(capture).items() if k != "id"}
+            rows.append({"key_id": capture.id, **row, "new_lease_holder": None,
+                         "new_lease_until": None})
+        columns = [k[len("new_"):] for k in rows[0] if k.startswith("new_")]
+        conn.execute(
+            update(captures).where(captures.c.id == bindparam("key_id"))
+            .values({name: bindparam(f"new_{name}") for name in columns}),
+            rows,
+        )
+        ids = [c.id for c in done]
+        conn.execute(artifacts.delete().where(artifacts.c.capture_id.in_(ids)))
+        new_rows = [{"capture_id": c.id, **a.to_json()} for c in done for a in c.artifacts]
+        if new_rows:
+            conn.execute(artifacts.insert(), new_rows)
 
     def running(self) -> list[tuple[str, str | None, datetime | None]]:
         with self.engine.connect() as conn:

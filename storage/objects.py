@@ -259,7 +259,18 @@ class LocalObjectStore:
                 os.close(fd)
 
     def _sync_dirs(self, dirs: set[Path]) -> None:
-        for d in dirs:
+        """Make the new names durable: one syncfs for the group, or an fsync of each
+        directory and of its parent (a new directory's own entry lives there)."""
+        if not dirs:
+            return
+        if _SYNCFS is not None:
+            fd = os.open(self.root, os.O_RDONLY)
+            try:
+                if _SYNCFS(fd) == 0:
+                    return
+            finally:
+                os.close(fd)
+        for d in dirs | {d.parent for d in dirs}:
             fd = os.open(d, os.O_RDONLY)
             try:
                 os.fsync(fd)

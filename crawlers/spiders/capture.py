@@ -39,15 +39,16 @@ class CaptureSpider(scrapy.Spider):
             settings.setdict(scrapy_settings(load_settings()), priority="spider")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for capture in list(self.session.queue_captures):
-            active = self.session.lease(capture)
-            if active is None:
-                continue  # another process took it
-            yield scrapy.Request(
-                active.url, callback=self.parse, errback=self.failed, dont_filter=True,
-                meta={CAPTURE_META: capture.id,
-                      "dont_retry": True},
-            )
+        # Leased in groups (one catalog transaction each); Scrapy pulls start requests
+        # as download slots free up, so a group is fetched soon after it is leased.
+        queue = list(self.session.queue_captures)
+        group = 2 * self.session.settings.limits.concurrent_requests
+        for first in range(0, len(queue), group):
+            for active in self.session.lease(queue[first:first + group]):
+                yield scrapy.Request(
+                    active.url, callback=self.parse, errback=self.failed, dont_filter=True,
+                    meta={CAPTURE_META: active.capture.id, "dont_retry": True},
+                )
 
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Any:
         yield {"type": "capture_done", "session": self.session,
