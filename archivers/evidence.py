@@ -4,6 +4,8 @@ the settings. Every interface works through this one handle."""
 from __future__ import annotations
 
 import platform
+import shutil
+import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -53,6 +55,21 @@ class Evidence:
     def quarantine_dir(self) -> Path:
         """Partial bytes of interrupted captures: kept, never presented as sealed."""
         return Path(self.settings.data_dir) / "quarantine"
+
+    def quarantine(self, capture_id: str) -> str | None:
+        """Move a capture's spool to quarantine (kept, never sealed); returns where."""
+        work = self.work_dir / capture_id
+        if not work.exists():
+            return None
+        if not any(work.iterdir()):
+            work.rmdir()
+            return None
+        dest = self.quarantine_dir / capture_id
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.exists():
+            dest = dest.with_name(f"{capture_id}.{int(time.time())}")
+        shutil.move(str(work), str(dest))
+        return str(dest.relative_to(self.settings.data_dir))
 
     def seal_context(self) -> SealContext:
         return SealContext(

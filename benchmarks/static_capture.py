@@ -67,6 +67,7 @@ class Measured:
     rss_floor_mib: float  # our own peak when the child started: ru_maxrss is never lower
     pages_ok: int = 0
     output_mib: float = 0.0
+    server_cpu_s: float = 0.0
     note: str = ""
 
     @property
@@ -118,7 +119,17 @@ def clean_env(**extra: str) -> dict[str, str]:
 @dataclass
 class Site:
     ports: dict[float, int]
+    pid: int
     info: dict[str, int] = field(default_factory=dict)
+
+    def cpu_seconds(self) -> float:
+        """The server's user+sys so far: near the wall time means it was the bottleneck."""
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
 
     def urls(self, latency_ms: float, pages: int) -> list[str]:
         return [f"http://127.0.0.1:{self.ports[latency_ms]}/news/{n}.html"
@@ -142,7 +153,7 @@ def site_server(pages: int, latencies_ms: list[float], max_seconds: float) -> It
         fields = dict(part.split("=") for part in line.split()[1:])
         info = {k: int(v) for k, v in fields.items() if not k[0].isdigit()}
         ports = {float(k): int(v) for k, v in fields.items() if k[0].isdigit()}
-        yield Site(ports, info)
+        yield Site(ports, proc.pid, info)
     finally:
         if proc.stdin:
             proc.stdin.close()
@@ -162,6 +173,7 @@ class BenchmarkFailed(Exception):
 
 def run_saksi(urls_file: Path, pages: int, concurrency: int, work: Path,
               timeout: float) -> Measured:
+    """`saksi capture --json` into a fresh store; every line must say `captured`."""
     data = work / "saksi-data"
     home = work / "saksi-home"  # no user saksi.toml or keys: the default configuration
     home.mkdir()
@@ -174,13 +186,14 @@ def run_saksi(urls_file: Path, pages: int, concurrency: int, work: Path,
     result = run_measured("saksi", cmd, out, err, timeout, env=env, cwd=home)
     statuses: Counter[str] = Counter()
     errors = []
-    for line in out.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("{"):
-            continue
-        capture = json.loads(line)
-        statuses[capture.get("status", "?")] += 1
-        if capture.get("status") != "captured":
-            errors.append(f"{capture.get('requested_url')}: {capture.get('error')}")
+    with open(out, encoding="utf-8") as lines:  # line by line: this process stays small
+        for line in lines:
+            if not line.startswith("{"):
+                continue
+            capture = json.loads(line)
+            statuses[capture.get("status", "?")] += 1
+            if capture.get("status") != "captured":
+                errors.append(f"{capture.get('requested_url')}: {capture.get('error')}")
     result.pages_ok = statuses["captured"]
     result.output_mib = tree_bytes(data) / MiB
     if result.pages_ok != pages or result.returncode != 0:
@@ -193,12 +206,16 @@ def run_saksi(urls_file: Path, pages: int, concurrency: int, work: Path,
 
 def run_scrapy(urls_file: Path, pages: int, concurrency: int, work: Path,
                timeout: float) -> Measured:
+    """plain_scrapy.py; its last stdout line counts the responses by status."""
     cmd = [sys.executable, str(HERE / "plain_scrapy.py"), "--from", str(urls_file),
            "--concurrency", str(concurrency)]
     out, err = work / "scrapy.json", work / "scrapy.err"
     result = run_measured("plain scrapy", cmd, out, err, timeout, env=clean_env(), cwd=work)
     lines = out.read_text(encoding="utf-8").splitlines()
-    report = json.loads(lines[-1]) if lines else {}
+    try:
+        report = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        report = {"stdout": lines[-1][:200]}
     result.pages_ok = report.get("statuses", {}).get("200", 0)
     if result.pages_ok != pages or result.returncode != 0:
         raise BenchmarkFailed(f"plain scrapy fetched {result.pages_ok} of {pages} "
@@ -207,6 +224,7 @@ def run_scrapy(urls_file: Path, pages: int, concurrency: int, work: Path,
 
 
 def run_wget(urls_file: Path, pages: int, work: Path, timeout: float) -> Measured:
+    """Sequential wget writing a WARC; its response records are counted afterwards."""
     warc = work / "bench"
     cmd = ["wget", f"--warc-file={warc}", "-i", str(urls_file), "-O", "/dev/null", "-q"]
     out, err = work / "wget.out", work / "wget.err"
@@ -279,12 +297,14 @@ def crawl_benchmark(args: argparse.Namespace, work: Path) -> list[str]:
                 tool_dir = run_dir / tool.replace(" ", "-")
                 tool_dir.mkdir()
                 progress(f"[{latency:g} ms] {tool}: {args.pages} pages ...")
+                server_before = site.cpu_seconds()
                 if tool == "plain scrapy":
                     m = run_scrapy(urls_file, args.pages, args.concurrency, tool_dir, timeout)
                 elif tool == "saksi":
                     m = run_saksi(urls_file, args.pages, args.concurrency, tool_dir, timeout)
                 else:
                     m = run_wget(urls_file, args.pages, tool_dir, timeout)
+                m.server_cpu_s = site.cpu_seconds() - server_before
                 progress(f"[{latency:g} ms] {tool}: {m.wall_s:.2f} s wall, "
                          f"{m.cpu_s:.2f} s CPU, {m.rss_mib:.0f} MiB")
                 results.append(m)
@@ -320,14 +340,15 @@ def crawl_table(run: LatencyRun, args: argparse.Namespace) -> str:
     rows = [f"#### {args.pages} pages, concurrency {args.concurrency}, "
             f"server latency {run.latency_ms:g} ms",
             "",
-            "| tool | pages ok | wall s | pages/s | CPU s | peak RSS MiB | output MiB |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+            "| tool | pages ok | wall s | pages/s | CPU s | peak RSS MiB | output MiB "
+            "| server CPU s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for m in run.results:
         output = f"{m.output_mib:.1f}" if m.output_mib else "none"
         # At the floor, the number is this process's peak, not the tool's (run_measured).
         rss = f"≤ {m.rss_mib:.0f}" if m.rss_mib <= m.rss_floor_mib + 1 else f"{m.rss_mib:.0f}"
         rows.append(f"| {m.tool} | {m.pages_ok} | {m.wall_s:.2f} | {m.pages_ok / m.wall_s:.0f} "
-                    f"| {m.cpu_s:.2f} | {rss} | {output} |")
+                    f"| {m.cpu_s:.2f} | {rss} | {output} | {m.server_cpu_s:.2f} |")
     rows.append("")
     rows += [f"- {line}" for line in crawl_ratios(run)]
     rows.append(f"- peak RSS floor: {max(m.rss_floor_mib for m in run.results):.0f} MiB")
@@ -428,6 +449,11 @@ def warcio_check(path: Path) -> str:
 
 
 def writer_benchmark(work: Path, repeat: int = 3) -> tuple[list[WriterResult], int, int]:
+    # Both writers are imported before the clock starts, not during the first round.
+    import warcio.warcwriter  # noqa: F401
+
+    import archivers.warc  # noqa: F401
+
     progress("WARC writer: building responses ...")
     responses = build_responses()
     input_bytes = sum(len(r.raw) for r in responses)
@@ -488,10 +514,29 @@ def versions() -> dict[str, str]:
     try:
         first = subprocess.run(["wget", "--version"], capture_output=True, text=True,
                                timeout=10).stdout.splitlines()[0]
-        found["wget"] = re.sub(r"^GNU Wget\s+", "", first)
+        found["wget"] = re.sub(r"^GNU Wget\s+", "", first).rstrip(".")
     except (OSError, IndexError, subprocess.TimeoutExpired):
         found["wget"] = "not installed"
     return found
+
+
+def source_state() -> str:
+    """The commit measured, and whether the working tree differed from it (others edit
+    the repository while benchmarks run)."""
+    repo = HERE.parent
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain",
+                                 "--untracked-files=no"], capture_output=True, text=True,
+                                timeout=10).stdout.splitlines()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    changed = [line[3:] for line in status if not line[3:].startswith("benchmarks/")]
+    if not changed:
+        return head or "unknown"
+    more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+    return f"{head} with uncommitted changes to {', '.join(changed[:5])}{more}"
 
 
 def machine() -> str:
@@ -543,6 +588,7 @@ def main() -> int:
     header = [f"## static_capture, {when}", "",
               f"- command: `{command.strip()}`",
               f"- machine: {machine()}",
+              f"- source: {source_state()}",
               "- versions: " + ", ".join(f"{k} {v}" for k, v in found.items())]
     progress("\n".join(header))
     sections = []

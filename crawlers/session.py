@@ -1,19 +1,15 @@
 """A capture session: the captures one run takes on, from lease to seal.
 
-The crawl (Scrapy's thread) only fetches and spools; sealing runs on a thread of its own
-so hashing, WARC compression and durable writes stay off the crawler's hot path. The
-sealer groups finished captures into one durable batch and one catalog transaction, and
-a capture is reported `captured` only after its objects are on disk.
+The crawl only fetches and spools; sealing runs in the sealer process
+(`archivers.sealer`) so hashing, WARC compression and durable writes stay off the
+crawler's hot path. A capture is reported `captured` only after its objects are durable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import queue
-import shutil
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,16 +19,16 @@ from typing import Any
 
 from archivers.evidence import Evidence
 from archivers.exchange import Exchange
-from archivers.sealing import CaptureRun, SealedCapture, seal_capture
-from archivers.warc import DigestMismatch
+from archivers.sealer import Sealer
+from archivers.sealing import CaptureRun
 from storage.catalog import EventDraft
+from storage.ids import uuid7
 from storage.records import CAPTURED, FAILED, PENDING, RUNNING, Capture, utcnow
 
 from .egress import AddressPolicy
 from .intake import IntakeError, make_request
 from .wire import Budget, Proxy, make_ssl_context
 
-SEAL_BATCH = 64
 LEASE_GRACE_SECONDS = 60
 
 
@@ -71,8 +67,6 @@ def register_captures(evidence: Evidence, urls: list[str], case: str | None,
     A link that cannot be fetched (malformed, refused scheme or address form) is recorded
     too, as a failed capture with the reason: the request itself is part of the record.
     """
-    from storage.ids import uuid7
-
     now = utcnow()
     made: list[Capture] = []
     drafts: list[EventDraft] = []
@@ -110,7 +104,7 @@ def recover_interrupted(evidence: Evidence) -> list[str]:
     for capture_id, holder, until in evidence.catalog.running():
         if not (holder_is_dead(holder) or (until is not None and until < now)):
             continue
-        kept = _quarantine(evidence, capture_id)
+        kept = evidence.quarantine(capture_id)
         capture = evidence.catalog.get_capture(capture_id)
         if capture is None:
             continue
@@ -124,19 +118,6 @@ def recover_interrupted(evidence: Evidence) -> list[str]:
                 {"error": capture.error, "quarantine": kept, "holder": holder})])
         recovered.append(capture_id)
     return recovered
-
-
-def _quarantine(evidence: Evidence, capture_id: str) -> str | None:
-    work = evidence.work_dir / capture_id
-    if not work.exists() or not any(work.iterdir()):
-        shutil.rmtree(work, ignore_errors=True)
-        return None
-    dest = evidence.quarantine_dir / capture_id
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.exists():
-        dest = dest.with_name(f"{capture_id}.{int(time.time())}")
-    shutil.move(str(work), str(dest))
-    return str(dest.relative_to(evidence.settings.data_dir))
 
 
 @dataclass
@@ -165,10 +146,7 @@ class CaptureSession:
         self.active: dict[str, ActiveCapture] = {}
         self.on_update = on_update or (lambda capture: None)
         self.holder = lease_holder()
-        self._seal_queue: queue.Queue[CaptureRun | None] = queue.Queue()
-        self._sealer = threading.Thread(target=self._seal_loop, name="saksi-sealer",
-                                        daemon=True)
-        self._sealer.start()
+        self._sealer = Sealer(self.settings, self._sealed)
         self._closed = False
         self.stopping: str | None = None
         self.connections: set[asyncio.StreamWriter] = set()  # exchanges in flight
@@ -262,7 +240,7 @@ class CaptureSession:
             capture.error = one_line(error or "no HTTP response")
         run = CaptureRun(capture, active.exchanges, _redirect_chain(active.exchanges),
                          self.robots, active.work_dir)
-        self._seal_queue.put(run)
+        self._sealer.submit(run)
 
     def interrupt_unfinished(self, reason: str) -> None:
         """The crawl stopped with captures still open: quarantine them, unsealed; the
@@ -270,7 +248,7 @@ class CaptureSession:
         self._fail_unstarted(reason)
         for capture_id in list(self.active):
             active = self.active.pop(capture_id)
-            kept = _quarantine(self.evidence, capture_id)
+            kept = self.evidence.quarantine(capture_id)
             capture = active.capture
             capture.status = FAILED
             capture.finished_at = utcnow()
@@ -304,104 +282,13 @@ class CaptureSession:
         """Wait for every seal, write the run's custody segment; the final records."""
         if not self._closed:
             self._closed = True
-            self._seal_queue.put(None)
-            self._sealer.join()
+            self._sealer.close()
             self.evidence.custody.flush()
         return list(self.results.values())
 
-    # ---- the sealer thread -------------------------------------------------------
-
-    def _seal_loop(self) -> None:
-        done = False
-        while not done:
-            first = self._seal_queue.get()
-            if first is None:
-                return
-            runs = [first]
-            while len(runs) < SEAL_BATCH:
-                try:
-                    nxt = self._seal_queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    done = True
-                    break
-                runs.append(nxt)
-            self._seal_group(runs)
-
-    def _seal_group(self, runs: list[CaptureRun]) -> None:
-        ctx = self._ctx()
-        sealed: list[SealedCapture] = []
-        store = self.evidence.store
-        try:
-            with store.batch() as batch:
-                for run in runs:
-                    try:
-                        sealed.append(seal_capture(run, ctx, batch))
-                    except (DigestMismatch, OSError) as exc:
-                        self._seal_failed(run, f"could not seal: {one_line(str(exc))}")
-            for item in sealed:
-                item.resolve(batch)
-            with self.evidence.catalog.write() as conn:
-                self.evidence.catalog.finish_captures(conn, [item.capture for item in sealed])
-                self.evidence.catalog.append_events(
-                    conn, [draft for item in sealed for draft in item.events])
-        except Exception as exc:  # the batch did not become durable: nothing is sealed
-            for item in sealed:
-                self._seal_failed(_run_of(runs, item.capture.id),
-                                  f"could not store evidence: {one_line(str(exc))}")
-            return
-        for run in runs:
-            self._clear_work(run)
-        for item in sealed:
-            self.results[item.capture.id] = item.capture
-            self.on_update(item.capture)
-
-    def _seal_failed(self, run: CaptureRun | None, error: str) -> None:
-        if run is None:
-            return
-        capture = run.capture
-        kept = _quarantine(self.evidence, capture.id)
-        capture.status = FAILED
-        capture.error = error
-        capture.artifacts = []
-        with self.evidence.catalog.write() as conn:
-            self.evidence.catalog.finish_capture(conn, capture)
-            self.evidence.catalog.append_events(conn, [EventDraft(
-                self.evidence.actor, "capture.failed", capture.id,
-                {"error": error, "quarantine": kept})])
+    def _sealed(self, capture: Capture) -> None:
         self.results[capture.id] = capture
         self.on_update(capture)
-
-    def _clear_work(self, run: CaptureRun) -> None:
-        """Spools that went into the sealed WARC are removed; any other bytes (a partial
-        response that never completed its head) go to quarantine, never lost."""
-        if run.work_dir is None or not run.work_dir.exists():
-            return
-        archived = {ex.response_spool for ex in run.exchanges if ex.got_response}
-        leftovers = False
-        with os.scandir(run.work_dir) as entries:
-            for entry in entries:
-                path = Path(entry.path)
-                if path in archived or entry.stat().st_size == 0:
-                    path.unlink()
-                else:
-                    leftovers = True
-        if leftovers:
-            _quarantine(self.evidence, run.capture.id)
-        else:
-            run.work_dir.rmdir()
-
-    _ctx_cache: Any = None
-
-    def _ctx(self) -> Any:
-        if self._ctx_cache is None:
-            self._ctx_cache = self.evidence.seal_context()
-        return self._ctx_cache
-
-
-def _run_of(runs: list[CaptureRun], capture_id: str) -> CaptureRun | None:
-    return next((r for r in runs if r.capture.id == capture_id), None)
 
 
 def _redirect_chain(exchanges: list[Exchange]) -> list[dict[str, Any]]:
