@@ -96,10 +96,16 @@ def seal_worker(settings: Settings, jobs, done) -> None:
     """The sealer process: group, seal, report, until the None sentinel arrives."""
     evidence = Evidence.open(settings)
     context = evidence.seal_context()
+    parent = multiprocessing.parent_process()
     finished = False
     try:
         while not finished:
-            first = jobs.get()
+            try:
+                first = jobs.get(timeout=1.0)
+            except queue.Empty:
+                if parent is not None and not parent.is_alive():
+                    return  # killed parent: its open captures are recovered as interrupted
+                continue
             if first is None:
                 break
             runs = [first]
