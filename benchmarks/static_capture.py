@@ -5,8 +5,9 @@
 
 Part 1 crawls one generated news site (gzip-encoded ~60 KB pages, served from memory by
 `news_site.py` in its own process on 127.0.0.1) with each tool in turn, once per added
-server latency. Every tool is one child process measured by `os.wait4`: wall seconds,
-CPU seconds (user + sys) and peak RSS. Targets: Saksi within 1.2x of plain Scrapy's wall
+server latency. Every tool is a child process measured by `os.wait4` (wall seconds, CPU
+seconds user + sys, peak RSS), with a /proc sampler for the helper processes a tool may
+start, whose memory wait4 does not add up. Targets: Saksi within 1.2x of plain Scrapy's wall
 time at 0 ms (the price of evidence), and at least 3x faster than sequential wget at
 50 ms (what concurrency buys on a remote site).
 
@@ -27,6 +28,7 @@ import re
 import resource
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -61,10 +63,13 @@ class Measured:
 
     tool: str
     wall_s: float
-    cpu_s: float
-    rss_mib: float
+    cpu_s: float  # wait4: the child plus the descendants it waited for
+    rss_mib: float  # wait4 ru_maxrss: the largest single process, never below the floor
     returncode: int
-    rss_floor_mib: float  # our own peak when the child started: ru_maxrss is never lower
+    rss_floor_mib: float  # our own peak when the child started (see run_measured)
+    tree_rss_mib: float = 0.0  # sampled: peak of the summed RSS of the child's process tree
+    processes: int = 1
+    unreaped_cpu_s: float = 0.0  # CPU of descendants wait4 could not count
     pages_ok: int = 0
     output_mib: float = 0.0
     server_cpu_s: float = 0.0
@@ -75,10 +80,88 @@ class Measured:
         return f"exit {self.returncode}" + (f", {self.note}" if self.note else "")
 
 
+class TreeSampler(threading.Thread):
+    """Samples a process tree from /proc every `interval` seconds.
+
+    wait4 speaks for one process: its ru_maxrss is the largest of the child and its
+    waited-for descendants, not their sum, and a descendant that is never waited for
+    is not counted at all. A contender that spawns helpers (Saksi's sealer) is measured
+    here too: the peak of the summed RSS, and the CPU of every process seen.
+    """
+
+    def __init__(self, root: int, interval: float = 0.05):
+        super().__init__(daemon=True)
+        self.root = root
+        self.interval = interval
+        self.peak_rss_kib = 0
+        self.cpu_ticks: dict[int, int] = {}  # last seen user+sys per process
+        self.parents: dict[int, int] = {}
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+    def sample(self) -> None:
+        total = 0
+        pending = [self.root]
+        while pending:
+            pid = pending.pop()
+            total += _proc_rss_kib(pid)
+            ticks = _proc_cpu_ticks(pid)
+            if ticks is not None:
+                self.cpu_ticks[pid] = ticks
+            for child in _proc_children(pid):
+                self.parents.setdefault(child, pid)
+                pending.append(child)
+        self.peak_rss_kib = max(self.peak_rss_kib, total)
+
+    def cpu_not_waited_s(self, waited_cpu_s: float) -> float:
+        """CPU seen in the tree beyond what wait4 reported (descendants never reaped)."""
+        seen = sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
+        return max(0.0, seen - waited_cpu_s)
+
+
+def _proc_children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def _proc_rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _proc_cpu_ticks(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def run_measured(tool: str, cmd: list[str], stdout: Path, stderr: Path, timeout: float,
                  env: dict[str, str] | None = None, cwd: Path | None = None) -> Measured:
-    """Run one child and take its own rusage from wait4 (grandchildren are not counted,
-    which is why every contender is a single process).
+    """Run one child in its own process group; wait4 gives its rusage, a TreeSampler
+    covers any processes it starts. On timeout or interrupt the whole group is killed.
 
     Linux carries the parent's peak RSS into a child's ru_maxrss at exec, so this
     process stays small until the contenders have run, and notes its peak as the floor.
@@ -87,22 +170,62 @@ def run_measured(tool: str, cmd: list[str], stdout: Path, stderr: Path, timeout:
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                env=env, cwd=cwd)
-        killer = threading.Timer(timeout, proc.kill)
+                                env=env, cwd=cwd, start_new_session=True)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        killer = threading.Timer(timeout, _kill_group, (proc.pid,))
         killer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         except BaseException:  # interrupted: leave no contender running
-            proc.kill()
+            _kill_group(proc.pid)
             proc.wait()
             raise
         finally:
             killer.cancel()
+            sampler.stop()
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
     note = f"killed after {timeout:.0f} s" if wall >= timeout else ""
-    return Measured(tool, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-                    proc.returncode, floor, note=note)
+    leftovers = _group_members(proc.pid, grace=3.0)
+    if leftovers:
+        note = (f"{len(leftovers)} process(es) still running 3 s after it exited, killed: "
+                + "; ".join(leftovers))
+        _kill_group(proc.pid)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(tool, wall, cpu, usage.ru_maxrss / 1024, proc.returncode, floor,
+                    tree_rss_mib=sampler.peak_rss_kib / 1024,
+                    processes=1 + len(sampler.parents),
+                    unreaped_cpu_s=sampler.cpu_not_waited_s(cpu), note=note)
+
+
+def _group_members(pgid: int, grace: float) -> list[str]:
+    """Command lines of processes still in the group after `grace` seconds."""
+    deadline = time.monotonic() + grace
+    while True:
+        members = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                if int(fields[2]) != pgid or fields[0] == b"Z":
+                    continue
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    members.append(f.read().replace(b"\0", b" ").decode(errors="replace")[:120])
+            except (OSError, IndexError, ValueError):
+                continue
+        if not members or time.monotonic() > deadline:
+            return members
+        time.sleep(0.1)
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -281,9 +404,11 @@ def crawl_benchmark(args: argparse.Namespace, work: Path) -> list[str]:
             f"each, served gzip-encoded ({html / packed:.2f}x, {packed / args.pages / 1000:.1f}"
             " KB on the wire) from another process on 127.0.0.1. Saksi closes the connection "
             "after each exchange, Scrapy and wget keep it alive; every Saksi page is its own "
-            "sealed capture, and plain Scrapy stores nothing. Peak RSS is wait4's ru_maxrss, "
-            "which Linux never reports below the benchmark process's own peak at exec (the "
-            "floor): '≤' marks a tool that stayed under it.\n")
+            "sealed capture, and plain Scrapy stores nothing. CPU s is wait4's user + sys of "
+            "the tool and the processes it waited for. Peak RSS is wait4's ru_maxrss: the "
+            "largest single process, never reported below the benchmark process's own peak "
+            "at exec (the floor; '≤' marks a tool that stayed under it). Tree RSS is the peak "
+            "of the summed RSS of all the tool's processes, sampled every 50 ms.\n")
         print(sections[-1], flush=True)
         for latency in latencies:
             run_dir = Path(tempfile.mkdtemp(prefix=f"lat{latency:g}-", dir=work))
@@ -340,17 +465,24 @@ def crawl_table(run: LatencyRun, args: argparse.Namespace) -> str:
     rows = [f"#### {args.pages} pages, concurrency {args.concurrency}, "
             f"server latency {run.latency_ms:g} ms",
             "",
-            "| tool | pages ok | wall s | pages/s | CPU s | peak RSS MiB | output MiB "
-            "| server CPU s |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            "| tool | pages ok | wall s | pages/s | CPU s | peak RSS MiB | tree RSS MiB "
+            "| processes | output MiB | server CPU s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m in run.results:
         output = f"{m.output_mib:.1f}" if m.output_mib else "none"
         # At the floor, the number is this process's peak, not the tool's (run_measured).
         rss = f"≤ {m.rss_mib:.0f}" if m.rss_mib <= m.rss_floor_mib + 1 else f"{m.rss_mib:.0f}"
         rows.append(f"| {m.tool} | {m.pages_ok} | {m.wall_s:.2f} | {m.pages_ok / m.wall_s:.0f} "
-                    f"| {m.cpu_s:.2f} | {rss} | {output} | {m.server_cpu_s:.2f} |")
+                    f"| {m.cpu_s:.2f} | {rss} | {m.tree_rss_mib:.0f} | {m.processes} "
+                    f"| {output} | {m.server_cpu_s:.2f} |")
     rows.append("")
     rows += [f"- {line}" for line in crawl_ratios(run)]
+    for m in run.results:
+        if m.unreaped_cpu_s > 0.1 + 0.05 * m.cpu_s:
+            rows.append(f"- {m.tool}: {m.unreaped_cpu_s:.2f} s more CPU was seen in its "
+                        "processes than wait4 reports (a descendant it never waited for)")
+        if m.note:
+            rows.append(f"- {m.tool}: {m.note}")
     rows.append(f"- peak RSS floor: {max(m.rss_floor_mib for m in run.results):.0f} MiB")
     return "\n".join(rows) + "\n"
 

@@ -90,8 +90,7 @@ def register_captures(evidence: Evidence, urls: list[str], case: str | None,
     with evidence.catalog.write() as conn:
         if case and evidence.catalog.ensure_case(conn, case, evidence.actor):
             drafts.insert(0, EventDraft(evidence.actor, "case.created", case, {}))
-        for capture in made:
-            evidence.catalog.insert_capture(conn, capture)
+        evidence.catalog.insert_captures(conn, made)
         evidence.catalog.append_events(conn, drafts)
     return made
 
@@ -166,11 +165,10 @@ class CaptureSession:
         rounds = -(-len(captures) // limits.concurrent_requests) + 1
         until = now + timedelta(seconds=limits.max_capture_seconds * rounds
                                 + LEASE_GRACE_SECONDS)
-        taken: list[Capture] = []
-        with self.evidence.catalog.write() as conn:
-            for capture in captures:
-                if self.evidence.catalog.lease(conn, capture.id, self.holder, until, now):
-                    taken.append(capture)
+        with self.evidence.catalog.write(durable=False) as conn:
+            got = self.evidence.catalog.lease(conn, [c.id for c in captures], self.holder,
+                                              until, now)
+        taken = [c for c in captures if c.id in got]
         made = []
         for capture in taken:
             capture.status = RUNNING

@@ -148,16 +148,23 @@ class Catalog:
         self.engine.dispose()
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A write transaction (on SQLite it takes the write lock at BEGIN)."""
-        with self.engine.connect().execution_options(saksi_write=True) as conn:
+    def write(self, durable: bool = True) -> Iterator[Connection]:
+        """A write transaction (on SQLite it takes the write lock at BEGIN).
+
+        `durable=False` is for bookkeeping that a crash may lose without harm (leases:
+        an unrecorded lease leaves the capture pending); on SQLite its commit skips the
+        fsync. Evidence states and custody events always commit durably.
+        """
+        mode = "durable" if durable else "fast"
+        with self.engine.connect().execution_options(saksi_write=mode) as conn:
             with conn.begin():
                 yield conn
 
     # ---- captures ------------------------------------------------------------
 
-    def insert_capture(self, conn: Connection, capture: Capture) -> None:
-        conn.execute(captures.insert().values(**_capture_row(capture)))
+    def insert_captures(self, conn: Connection, new: list[Capture]) -> None:
+        if new:
+            conn.execute(captures.insert(), [_capture_row(c) for c in new])
 
     def ensure_case(self, conn: Connection, case_id: str, actor: str) -> bool:
         """Create the case row if new; True when it was created."""
@@ -167,16 +174,20 @@ class Catalog:
                                            created_at=utcnow()))
         return True
 
-    def lease(self, conn: Connection, capture_id: str, holder: str, until: datetime,
-              started_at: datetime) -> bool:
-        """Take a pending capture for this process; False if someone else holds it."""
-        result = conn.execute(
+    def lease(self, conn: Connection, capture_ids: list[str], holder: str, until: datetime,
+              started_at: datetime) -> set[str]:
+        """Take pending captures for this process; returns the ids it got (another
+        process may have taken some)."""
+        conn.execute(
             update(captures)
-            .where(captures.c.id == capture_id, captures.c.status == "pending")
+            .where(captures.c.id.in_(capture_ids), captures.c.status == "pending")
             .values(status="running", lease_holder=holder, lease_until=until,
                     started_at=started_at)
         )
-        return result.rowcount == 1
+        rows = conn.execute(select(captures.c.id).where(
+            captures.c.id.in_(capture_ids), captures.c.lease_holder == holder,
+            captures.c.lease_until == until)).all()
+        return {r.id for r in rows}
 
     def finish_capture(self, conn: Connection, capture: Capture) -> None:
         self.finish_captures(conn, [capture])
@@ -333,12 +344,11 @@ class Catalog:
         with self.write() as conn:
             for row in case_rows:
                 conn.execute(cases.insert().values(**row))
-            for capture in capture_list:
-                self.insert_capture(conn, capture)
-                if capture.artifacts:
-                    conn.execute(artifacts.insert(), [
-                        {"capture_id": capture.id, **a.to_json()} for a in capture.artifacts
-                    ])
+            self.insert_captures(conn, capture_list)
+            art_rows = [{"capture_id": c.id, **a.to_json()} for c in capture_list
+                        for a in c.artifacts]
+            if art_rows:
+                conn.execute(artifacts.insert(), art_rows)
             if events:
                 conn.execute(custody_events.insert(), [_event_row(ev) for ev in events])
                 conn.execute(update(custody_head).where(custody_head.c.id == 1)
@@ -403,5 +413,8 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("saksi_write")
+        if write:
+            sync = "FULL" if write == "durable" else "NORMAL"
+            conn.exec_driver_sql(f"PRAGMA synchronous={sync}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
