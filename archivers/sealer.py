@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from .sealing import CaptureRun, SealContext, SealedCapture, seal_capture
 from .warc import DigestMismatch
 
 SEAL_BATCH = 64
+SEAL_LINGER_SECONDS = 0.25
 
 
 def one_line(text: str) -> str:
@@ -109,9 +111,12 @@ def seal_worker(settings: Settings, jobs, done) -> None:
             if first is None:
                 break
             runs = [first]
+            # Group commit: wait a moment for more finished captures, so a slow site's
+            # trickle still shares one sync and one transaction per group.
+            linger_until = time.monotonic() + SEAL_LINGER_SECONDS
             while len(runs) < SEAL_BATCH:
                 try:
-                    nxt = jobs.get_nowait()
+                    nxt = jobs.get(timeout=max(0.0, linger_until - time.monotonic()))
                 except queue.Empty:
                     break
                 if nxt is None:
