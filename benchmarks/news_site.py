@@ -192,6 +192,7 @@ def gzip_pages(pages: int) -> Iterator[tuple[str, bytes, int]]:
 
 def response_head(body_length: int, content_type: str = "text/html; charset=utf-8",
                   encoding: str | None = "gzip", keep_alive: bool = True) -> bytes:
+    """A 200 response head the way a typical news server sends one."""
     lines = ["HTTP/1.1 200 OK", "Server: news-site-bench", f"Content-Type: {content_type}"]
     if encoding:
         lines.append(f"Content-Encoding: {encoding}")

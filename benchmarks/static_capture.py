@@ -721,7 +721,10 @@ def main() -> int:
               f"- command: `{command.strip()}`",
               f"- machine: {machine()}",
               f"- source: {source_state()}",
-              "- versions: " + ", ".join(f"{k} {v}" for k, v in found.items())]
+              "- versions: " + ", ".join(f"{k} {v}" for k, v in found.items()),
+              f"- targets: saksi wall / plain scrapy wall ≤ {SAKSI_VS_SCRAPY_MAX} at 0 ms; "
+              f"wget wall / saksi wall ≥ {WGET_VS_SAKSI_MIN:g} at 50 ms; saksi WARC writer "
+              f"≥ {WRITER_SPEEDUP_MIN:g}x warcio's"]
     progress("\n".join(header))
     sections = []
     with tempfile.TemporaryDirectory(prefix="saksi-bench-") as tmp:
