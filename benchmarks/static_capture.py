@@ -402,8 +402,8 @@ def crawl_benchmark(args: argparse.Namespace, work: Path) -> list[str]:
         sections.append(
             f"Site: {args.pages} generated pages, {html / args.pages / 1000:.1f} KB of HTML "
             f"each, served gzip-encoded ({html / packed:.2f}x, {packed / args.pages / 1000:.1f}"
-            " KB on the wire) from another process on 127.0.0.1. Saksi closes the connection "
-            "after each exchange, Scrapy and wget keep it alive; every Saksi page is its own "
+            " KB on the wire) from another process on 127.0.0.1. All three keep connections "
+            "alive; every Saksi page is its own "
             "sealed capture, and plain Scrapy stores nothing. CPU s is wait4's user + sys of "
             "the tool and the processes it waited for. Peak RSS is wait4's ru_maxrss: the "
             "largest single process, never reported below the benchmark process's own peak "

@@ -60,7 +60,7 @@ class WireRecordingHandler(BaseDownloadHandler):
             record, body = await exchange(
                 request.url, target, headers, spool, session.budget(capture_id),
                 session.ssl_context, method=request.method, keep_body=capture_id is None,
-                connections=session.connections, proxy=session.proxy,
+                connections=session.connections, proxy=session.proxy, pool=session.pool,
             )
         except WireError as exc:
             self._note_failure(session, capture_id, request, str(exc), target.address)

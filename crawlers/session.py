@@ -27,7 +27,7 @@ from storage.records import CAPTURED, FAILED, PENDING, RUNNING, Capture, utcnow
 
 from .egress import AddressPolicy
 from .intake import IntakeError, make_request
-from .wire import Budget, Proxy, make_ssl_context
+from .wire import Budget, ConnectionPool, Proxy, make_ssl_context
 
 LEASE_GRACE_SECONDS = 60
 
@@ -140,6 +140,7 @@ class CaptureSession:
         self.policy = AddressPolicy(net.allow_addresses, net.host_map)
         self.ssl_context = make_ssl_context(net.extra_ca, net.verify_tls)
         self.proxy = Proxy.parse(net.proxy)
+        self.pool = ConnectionPool()
         self.queue_captures = [c for c in captures if c.status == PENDING]
         self.results: dict[str, Capture] = {c.id: c for c in captures}
         self.active: dict[str, ActiveCapture] = {}
@@ -216,6 +217,7 @@ class CaptureSession:
         self.stopping = reason
         for writer in list(self.connections):
             writer.transport.abort()
+        self.pool.close()
 
     def complete(self, capture_id: str, error: str | None = None) -> None:
         """The crawl is done with this capture: hand it to the sealer."""

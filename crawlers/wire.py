@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import os
 import ssl
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -126,9 +127,50 @@ def build_request_head(method: str, url: str, headers: list[tuple[bytes, bytes]]
     for name, value in headers:
         if name.lower() not in skip:
             lines.append(name + b": " + value)
-    # One exchange per connection: each record's WARC-IP-Address is then unambiguous.
-    lines.append(b"Connection: close")
+    lines.append(b"Connection: keep-alive")
     return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+@dataclass
+class Connection:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    tls: TlsInfo | None
+    uses: int = 0
+
+
+class ConnectionPool:
+    """Idle keep-alive connections, by scheme, host name, checked address and port.
+
+    Reuse is keyed by the *checked* address, so a pooled connection never carries a
+    request to an address the egress guard did not approve for that host.
+    """
+
+    def __init__(self, max_idle_per_key: int = 32):
+        self.max_idle = max_idle_per_key
+        self._idle: dict[tuple, list[Connection]] = {}
+
+    def take(self, key: tuple) -> Connection | None:
+        idle = self._idle.get(key)
+        while idle:
+            conn = idle.pop()
+            if not conn.writer.is_closing() and not conn.reader.at_eof():
+                return conn
+            conn.writer.close()
+        return None
+
+    def give(self, key: tuple, conn: Connection) -> None:
+        idle = self._idle.setdefault(key, [])
+        if len(idle) >= self.max_idle:
+            conn.writer.close()
+            return
+        idle.append(conn)
+
+    def close(self) -> None:
+        for idle in self._idle.values():
+            for conn in idle:
+                conn.writer.transport.abort()
+        self._idle.clear()
 
 
 class ResponseFraming:
@@ -327,8 +369,10 @@ async def exchange(
     keep_body: bool = False,
     connections: set[asyncio.StreamWriter] | None = None,
     proxy: Proxy | None = None,
+    pool: ConnectionPool | None = None,
 ) -> tuple[Exchange, bytes]:
-    """Perform one request/response on a fresh connection to the checked address.
+    """Perform one request/response with the checked address, on a kept-alive
+    connection from `pool` when one is idle, else on a new one.
 
     Returns the exchange and, when `keep_body`, the de-chunked body (small internal
     fetches such as robots.txt only). The open connection sits in `connections` while
@@ -340,7 +384,27 @@ async def exchange(
     absolute = proxy is not None and not is_tls
     head = build_request_head(method, url, request_headers,
                               via_address=target if absolute else None)
+    key = (parts.scheme, target.host.lower(), target.address, target.port, proxy)
+    conn = pool.take(key) if pool is not None else None
+    if conn is not None:
+        try:
+            return await _exchange_on(conn, url, method, head, target, spool_path, budget,
+                                      is_tls, keep_body, connections, proxy, pool, key,
+                                      time.monotonic(), reused=True)
+        except _StaleConnection:
+            pass  # the server had closed the idle connection before answering: new one
     t0 = time.monotonic()
+    conn = await _open(target, is_tls, ssl_context, proxy, budget)
+    return await _exchange_on(conn, url, method, head, target, spool_path, budget, is_tls,
+                              keep_body, connections, proxy, pool, key, t0, reused=False)
+
+
+class _StaleConnection(Exception):
+    """A reused connection closed before any byte of the response: nothing was fetched."""
+
+
+async def _open(target: Target, is_tls: bool, ssl_context: ssl.SSLContext | None,
+                proxy: Proxy | None, budget: Budget) -> Connection:
     timeout = max(0.01, min(budget.connect_timeout, budget.remaining()))
     try:
         reader, writer = await asyncio.wait_for(
@@ -357,14 +421,23 @@ async def exchange(
         where = (target.host if target.host == target.address
                  else f"{target.host} ({target.address})")
         raise WireError(f"cannot connect to {where} port {target.port}: {reason}") from exc
+    return Connection(reader, writer, _tls_info(writer, ssl_context) if is_tls else None)
+
+
+async def _exchange_on(conn: Connection, url: str, method: str, head: bytes, target: Target,
+                       spool_path: Path, budget: Budget, is_tls: bool, keep_body: bool,
+                       connections: set[asyncio.StreamWriter] | None, proxy: Proxy | None,
+                       pool: ConnectionPool | None, key: tuple, t0: float, reused: bool
+                       ) -> tuple[Exchange, bytes]:
+    reader, writer = conn.reader, conn.writer
     t_connected = time.monotonic()
     if connections is not None:
         connections.add(writer)
+    conn.uses += 1
     sent_at = datetime.now(UTC)
-    tls = _tls_info(writer, ssl_context) if is_tls else None
     record = Exchange(
         url=url, method=method, request_head=head, request_body=b"", sent_at=sent_at,
-        ip_address=target.address, port=target.port, protocol="http/1.1", tls=tls,
+        ip_address=target.address, port=target.port, protocol="http/1.1", tls=conn.tls,
         response_spool=spool_path,
     )
     if proxy is not None:
@@ -384,6 +457,8 @@ async def exchange(
                 raise TimeoutError
             data = await asyncio.wait_for(reader.read(READ_SIZE), timeout=left)
             if not data:
+                if reused and spool.bytes == 0:
+                    raise _StaleConnection
                 if framing.status is None:
                     raise WireError("server closed the connection without a response")
                 if not framing.body_needs_close:
@@ -423,19 +498,32 @@ async def exchange(
             ) from None
         record.truncated = "time"
     except (ConnectionError, ssl.SSLError, OSError) as exc:
+        if reused and spool.bytes == 0:
+            spool.close()
+            raise _StaleConnection from exc
         if framing.status is None:
             spool.close()
             raise WireError(f"connection to {target.host} failed: {exc}") from exc
         record.truncated = "disconnect"
         record.notes.append(f"connection ended early: {exc}")
+    except _StaleConnection:
+        spool.close()
+        raise
     except (WireError, asyncio.CancelledError):
         spool.close()  # partial bytes stay on disk for quarantine
         raise
     finally:
-        writer.close()
         if connections is not None:
             connections.discard(writer)
+        if sys.exc_info()[0] is not None:
+            writer.close()  # an exchange that failed never leaves its connection open
     spool.close()
+    if pool is not None and _reusable(framing, record):
+        pool.give(key, conn)
+    else:
+        writer.close()
+    if reused:
+        record.notes.append(f"sent on a kept-alive connection (its request {conn.uses})")
     t_end = time.monotonic()
     record.status = framing.status
     record.reason = framing.reason
@@ -451,6 +539,17 @@ async def exchange(
         "total": round((t_end - t0) * 1000, 3),
     }
     return record, bytes(framing.body)
+
+
+def _reusable(framing: ResponseFraming, record: Exchange) -> bool:
+    """Keep the connection only after a cleanly framed, complete HTTP/1.1 response
+    that did not ask to close, with nothing unexplained after it."""
+    if not framing.complete or record.truncated or record.notes:
+        return False
+    if framing.http_version != "HTTP/1.1":
+        return False
+    tokens = b",".join(v for k, v in framing.headers if k.lower() == b"connection").lower()
+    return b"close" not in tokens
 
 
 def _head_bytes_in(data: bytes, offset: int, framing: ResponseFraming) -> int:

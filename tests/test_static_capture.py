@@ -273,3 +273,17 @@ def test_capture_object_keeps_the_contract(captured):
 def test_ids_sort_by_request_order(captured):
     ids = [c["id"] for c in captured["run"].json_lines()]
     assert ids == sorted(ids)
+
+
+def test_kept_alive_connections_are_reused_and_said_so(site, tmp_path):
+    env = saksi_env(tmp_path / "data", site, SAKSI_LIMITS__CONCURRENT_REQUESTS="1")
+    run = run_saksi(env, "capture", site.http_url("/page2?a=1"), site.http_url("/page2?a=2"),
+                    "--json")
+    first, second = run.json_lines()
+    assert first["status"] == second["status"] == "captured"
+    assert site.connection_ids("/page2?a=1") == site.connection_ids("/page2?a=2")
+    records = warc_records(tmp_path / "data" / artifact(second, "warc")["key"])
+    meta = [json.loads(b) for h, b in records if h["WARC-Type"] == ["metadata"]][0]
+    assert any("kept-alive connection" in note for note in meta["exchanges"][0]["notes"])
+    (_, block), = _responses(records)
+    assert block == site.sent("/page2?a=2")[0]

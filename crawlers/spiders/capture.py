@@ -69,6 +69,7 @@ class CaptureSpider(scrapy.Spider):
                "error": error}
 
     def closed(self, reason: str) -> None:
+        self.session.pool.close()
         self.session.interrupt_unfinished(reason)
         if getattr(self.session, "standalone", False):
             self.session.close()
