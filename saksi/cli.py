@@ -97,22 +97,25 @@ def capture(
                       f"their partial bytes are in {evidence.quarantine_dir}[/]")
         captures = register_captures(evidence, links, case, note, mode)
         with CaptureProgress(captures, enabled=not as_json and sys.stderr.isatty(),
-                             console=err) as progress:
+                             console=err, on_finished=lambda c: _report_capture(c, as_json)
+                             ) as progress:
             results = run_capture_crawl(evidence, captures, progress.update)
     finally:
         evidence.close()
-    failed = 0
-    for result in results:
-        if as_json:
-            _print_json(result.to_json())
-        else:
-            _print_capture_line(result)
-        if result.status == "failed":
-            failed += 1
-            err.print(f"error: capture {result.id} of {result.requested_url} failed: "
-                      f"{result.error}", markup=False)
-    if failed:
+    if any(result.status == "failed" for result in results):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _report_capture(c, as_json: bool) -> None:
+    """One result as soon as it is final: a JSON line for scripts, a line for people,
+    and one `error:` line on stderr for each failure."""
+    if as_json:
+        _print_json(c.to_json())
+    else:
+        _print_capture_line(c)
+    if c.status == "failed":
+        err.print(f"error: capture {c.id} of {c.requested_url} failed: {c.error}",
+                  markup=False)
 
 
 def _print_capture_line(c) -> None:

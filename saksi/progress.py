@@ -15,19 +15,21 @@ from storage.records import FINISHED, Capture
 class CaptureProgress:
     """Counts captures as they finish; fed from the crawl and the sealer threads."""
 
-    def __init__(self, captures: list[Capture], enabled: bool, console: Console):
+    def __init__(self, captures: list[Capture], enabled: bool, console: Console,
+                 on_finished: Callable[[Capture], None] = lambda capture: None):
         self.enabled = enabled
         self._lock = threading.Lock()
-        self._done: set[str] = {c.id for c in captures if c.status in FINISHED}
-        self._failed = sum(1 for c in captures if c.status == "failed")
+        self._on_finished = on_finished
+        self._done: set[str] = set()
+        self._failed = 0
+        self._early = [c for c in captures if c.status in FINISHED]  # refused at intake
         self._total = len(captures)
         self._progress = Progress(
             TextColumn("[bold]capturing[/]"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.description}"), TimeElapsedColumn(),
             console=console, transient=True, disable=not enabled,
         )
-        self._task = self._progress.add_task(self._describe(), total=self._total,
-                                             completed=len(self._done))
+        self._task = self._progress.add_task(self._describe(), total=self._total)
 
     def _describe(self) -> str:
         return f"sealed {len(self._done) - self._failed}, failed {self._failed}"
@@ -38,11 +40,14 @@ class CaptureProgress:
                 self._done.add(capture.id)
                 if capture.status == "failed":
                     self._failed += 1
+                self._on_finished(capture)
             self._progress.update(self._task, completed=len(self._done),
                                   description=self._describe())
 
     def __enter__(self) -> CaptureProgress:
         self._progress.start()
+        for capture in self._early:
+            self.update(capture)
         return self
 
     def __exit__(self, *exc: object) -> None:

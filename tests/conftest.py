@@ -56,6 +56,11 @@ class Run:
     def json_lines(self) -> list[dict]:
         return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
 
+    def captures(self) -> list[dict]:
+        """`capture --json` lines come as captures finish; this is request order
+        (UUIDv7 ids from one run increase in the order the links were given)."""
+        return sorted(self.json_lines(), key=lambda c: c["id"])
+
     def json(self) -> dict:
         return json.loads(self.stdout)
 

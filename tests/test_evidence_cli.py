@@ -19,7 +19,7 @@ def store(site, tmp_path):
     run = run_saksi(env, "capture", site.http_url("/gzip"), "https://news.example.id/page2",
                     "--case", "BWS-002", "--json")
     assert run.code == 0, run.stderr
-    return {"env": env, "data": data, "captures": run.json_lines()}
+    return {"env": env, "data": data, "captures": run.captures()}
 
 
 def _segments(data):
@@ -166,7 +166,7 @@ def test_a_configured_proxy_is_used_and_the_address_rule_still_holds(site, tmp_p
                         SAKSI_NETWORK__PROXY=f"http://127.0.0.1:{proxy.port}")
         run = run_saksi(env, "capture", site.http_url("/reason"),
                         "https://news.example.id/gzip", "http://127.0.0.9/", "--json")
-    plain, tls, refused = run.json_lines()
+    plain, tls, refused = run.captures()
     assert plain["status"] == tls["status"] == "captured", run.stderr
     assert refused["status"] == "failed" and "loopback" in refused["error"]
     assert f"CONNECT 127.0.0.1:{site.https_port} HTTP/1.1".encode() in proxy.seen
@@ -188,7 +188,7 @@ def test_robots_txt_is_ignored_for_requested_urls_unless_turned_on(site, tmp_pat
     assert "robots: not consulted" in info
     obey = run_saksi(saksi_env(tmp_path / "b", site, SAKSI_NETWORK__OBEY_ROBOTS_TXT="true"),
                      "capture", url, site.http_url("/page2"), "--json")
-    blocked, allowed = obey.json_lines()
+    blocked, allowed = obey.captures()
     assert blocked["status"] == "failed" and "robots.txt" in blocked["error"]
     assert allowed["status"] == "captured"
     info = warc_records(tmp_path / "b" / artifact(allowed, "warc")["key"])[0][1].decode()

@@ -271,7 +271,7 @@ def test_capture_object_keeps_the_contract(captured):
 
 
 def test_ids_sort_by_request_order(captured):
-    ids = [c["id"] for c in captured["run"].json_lines()]
+    ids = [captured["by_name"][name]["id"] for name in captured["urls"]]
     assert ids == sorted(ids)
 
 
@@ -279,7 +279,7 @@ def test_kept_alive_connections_are_reused_and_said_so(site, tmp_path):
     env = saksi_env(tmp_path / "data", site, SAKSI_LIMITS__CONCURRENT_REQUESTS="1")
     run = run_saksi(env, "capture", site.http_url("/page2?a=1"), site.http_url("/page2?a=2"),
                     "--json")
-    first, second = run.json_lines()
+    first, second = run.captures()
     assert first["status"] == second["status"] == "captured"
     assert site.connection_ids("/page2?a=1") == site.connection_ids("/page2?a=2")
     records = warc_records(tmp_path / "data" / artifact(second, "warc")["key"])
