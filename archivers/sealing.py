@@ -24,6 +24,7 @@ from storage.objects import DurableBatch, PendingObject, StoredObject, blob_key
 from storage.records import FAILED, Artifact, Capture, canonical_json, iso, utcnow
 
 from .exchange import Exchange
+from .wacz import write_wacz
 from .warc import WarcWriter, exchange_records, metadata_record, warcinfo_record
 
 MANIFEST_VERSION = 1
@@ -81,6 +82,9 @@ def seal_capture(run: CaptureRun, ctx: SealContext, batch: DurableBatch) -> Seal
         pending, artifact = _write_warc(run, ctx, batch, recorded)
         artifacts.append(artifact)
         pending_list.append((pending, artifact))
+        wacz_pending, wacz_artifact = _write_wacz(run, ctx, batch, pending, artifact)
+        artifacts.append(wacz_artifact)
+        pending_list.append((wacz_pending, wacz_artifact))
     chain = _certificate_chain(recorded)
     if chain:
         pending = batch.new_blob()
@@ -170,6 +174,28 @@ def _write_warc(run: CaptureRun, ctx: SealContext, batch: DurableBatch,
     sha = pending.writer.sha256
     return pending, Artifact("warc", sha, pending.writer.bytes, "application/warc",
                              blob_key(sha), filename)
+
+
+def _write_wacz(run: CaptureRun, ctx: SealContext, batch: DurableBatch,
+                warc: PendingObject, warc_artifact: Artifact) -> tuple[PendingObject, Artifact]:
+    capture = run.capture
+    first = next((ex for ex in run.exchanges if ex.got_response), run.exchanges[0])
+    page = {"id": capture.id, "url": capture.canonical_url or capture.requested_url,
+            "ts": iso(first.sent_at), "title": capture.requested_url}
+    package = {
+        "title": f"Saksi capture {capture.id}",
+        "software": f"Saksi {ctx.software.get('saksi', '?')}",
+        "saksi": {"capture_id": capture.id, "case": capture.case, "mode": capture.mode,
+                  "requested_url": capture.requested_url, "collector": ctx.collector,
+                  "organisation": ctx.organisation},
+    }
+    pending = batch.new_blob()
+    write_wacz(pending, warc.temp_path, warc_artifact.name, warc_artifact.sha256, page,
+               package, _now(capture))
+    pending.close()
+    sha = pending.writer.sha256
+    return pending, Artifact("wacz", sha, pending.writer.bytes, "application/wacz",
+                             blob_key(sha), f"saksi-{capture.id}.wacz")
 
 
 def _now(capture: Capture) -> datetime:

@@ -6,7 +6,9 @@ because "verification failed" is useless in a courtroom.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zipfile
 from dataclasses import dataclass, field
 
 from warcio.archiveiterator import ArchiveIterator
@@ -84,6 +86,31 @@ def verify_capture(evidence: Evidence, capture: Capture, report: VerifyReport) -
                 capture.id, where,
                 f"SHA-256 is {reader.sha256} ({reader.bytes} bytes), sealed as "
                 f"{artifact.sha256} ({artifact.bytes} bytes)"))
+        elif artifact.kind == "wacz":
+            with store.open(artifact.key) as package:
+                for problem in check_wacz(package):
+                    report.faults.append(Fault(capture.id, where, problem))
+
+
+def check_wacz(package) -> list[str]:
+    """Each file inside a WACZ against datapackage.json, and that against its digest."""
+    problems: list[str] = []
+    try:
+        with zipfile.ZipFile(package) as zf:
+            data = zf.read("datapackage.json")
+            digest = json.loads(zf.read("datapackage-digest.json"))
+            if digest.get("hash") != "sha256:" + hashlib.sha256(data).hexdigest():
+                problems.append("datapackage.json does not match datapackage-digest.json")
+            for res in json.loads(data).get("resources", []):
+                sha = hashlib.sha256()
+                with zf.open(res["path"]) as member:
+                    while chunk := member.read(1024 * 1024):
+                        sha.update(chunk)
+                if res.get("hash") != f"sha256:{sha.hexdigest()}":
+                    problems.append(f"{res['path']} does not match datapackage.json")
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        problems.append(f"unreadable WACZ: {exc}")
+    return problems
 
 
 def _check_warc(stream, capture_id: str, where: str, report: VerifyReport) -> None:

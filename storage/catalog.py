@@ -226,7 +226,7 @@ class Catalog:
             row = conn.execute(select(captures).where(captures.c.id == capture_id)).first()
             if row is None:
                 return None
-            return self._capture_from_row(conn, row)
+            return self._captures_from_rows(conn, [row])[0]
 
     def find_capture_ids(self, prefix: str) -> list[str]:
         with self.engine.connect() as conn:
@@ -246,28 +246,23 @@ class Catalog:
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [self._capture_from_row(conn, row) for row in conn.execute(query).all()]
+            return self._captures_from_rows(conn, conn.execute(query).all())
 
     def capture_ids(self) -> list[str]:
         with self.engine.connect() as conn:
             return [r.id for r in conn.execute(select(captures.c.id).order_by(captures.c.id))]
 
-    def _capture_from_row(self, conn: Connection, row: Any) -> Capture:
-        arts = conn.execute(
-            select(artifacts).where(artifacts.c.capture_id == row.id).order_by(artifacts.c.id)
-        ).all()
-        return Capture(
-            id=row.id, case=row.case_id, requested_url=row.requested_url, mode=row.mode,
-            status=row.status, canonical_url=row.canonical_url, final_url=row.final_url,
-            platform=row.platform, requested_by=row.requested_by,
-            requested_at=_aware(row.requested_at), started_at=_aware(row.started_at),
-            finished_at=_aware(row.finished_at), error=row.error, note=row.note,
-            truncated=row.truncated, http_status=row.http_status,
-            storage_state=row.storage_state, manifest_sha256=row.manifest_sha256,
-            artifacts=[Artifact(kind=a.kind, sha256=a.sha256, bytes=a.bytes,
-                                media_type=a.media_type, key=a.key, name=a.name) for a in arts],
-            seals=list(row.seals or []), post=row.post,
-        )
+    def _captures_from_rows(self, conn: Connection, rows: list[Any]) -> list[Capture]:
+        """Captures with their artifacts, fetched in a few queries (not one per row)."""
+        by_capture: dict[str, list[Any]] = {}
+        ids = [row.id for row in rows]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for a in conn.execute(select(artifacts).where(artifacts.c.capture_id.in_(chunk))
+                                  .order_by(artifacts.c.id)):
+                by_capture.setdefault(a.capture_id, []).append(a)
+        return [_capture_from_row(row, by_capture.get(row.id, [])) for row in rows]
+
 
     # ---- custody -------------------------------------------------------------
 
@@ -418,3 +413,17 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
             conn.exec_driver_sql(f"PRAGMA synchronous={sync}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
+
+def _capture_from_row(row: Any, arts: list[Any]) -> Capture:
+    return Capture(
+        id=row.id, case=row.case_id, requested_url=row.requested_url, mode=row.mode,
+        status=row.status, canonical_url=row.canonical_url, final_url=row.final_url,
+        platform=row.platform, requested_by=row.requested_by,
+        requested_at=_aware(row.requested_at), started_at=_aware(row.started_at),
+        finished_at=_aware(row.finished_at), error=row.error, note=row.note,
+        truncated=row.truncated, http_status=row.http_status,
+        storage_state=row.storage_state, manifest_sha256=row.manifest_sha256,
+        artifacts=[Artifact(kind=a.kind, sha256=a.sha256, bytes=a.bytes,
+                            media_type=a.media_type, key=a.key, name=a.name) for a in arts],
+        seals=list(row.seals or []), post=row.post,
+    )

@@ -287,3 +287,42 @@ def test_kept_alive_connections_are_reused_and_said_so(site, tmp_path):
     assert any("kept-alive connection" in note for note in meta["exchanges"][0]["notes"])
     (_, block), = _responses(records)
     assert block == site.sent("/page2?a=2")[0]
+
+
+def test_every_capture_is_also_a_valid_wacz(captured, site):
+    import zipfile
+
+    bin_dir = Path(sys.executable).parent
+    for name in ("redirect", "https_mapped", "repeated", "endless"):
+        c = captured["by_name"][name]
+        wacz = captured["data"] / artifact(c, "wacz")["key"]
+        check = subprocess.run([str(bin_dir / "wacz"), "validate", "-f", str(wacz)],
+                               capture_output=True, text=True)
+        assert check.returncode == 0 and "is valid" in check.stdout, check.stdout + check.stderr
+        with zipfile.ZipFile(wacz) as zf:
+            infos = {i.filename: i for i in zf.infolist()}
+            warc = artifact(c, "warc")
+            inner = f"archive/{warc['name']}"
+            assert infos[inner].compress_type == zipfile.ZIP_STORED
+            assert hashlib.sha256(zf.read(inner)).hexdigest() == warc["sha256"]
+            package = json.loads(zf.read("datapackage.json"))
+            for res in package["resources"]:
+                assert res["hash"] == "sha256:" + hashlib.sha256(zf.read(res["path"])).hexdigest()
+            digest = json.loads(zf.read("datapackage-digest.json"))
+            assert digest["hash"] == "sha256:" + hashlib.sha256(
+                zf.read("datapackage.json")).hexdigest()
+            assert package["saksi"]["capture_id"] == c["id"]
+            pages = zf.read("pages/pages.jsonl").decode().splitlines()
+            assert json.loads(pages[0])["format"] == "json-pages-1.0"
+            assert json.loads(pages[1])["url"] == c["canonical_url"]
+            index = zf.read("indexes/index.cdxj").decode()
+            assert c["canonical_url"] in index or c["final_url"] in index
+            assert "cookie" not in index.lower() and "a=1" not in index
+
+
+def test_captures_share_no_cookies(site, tmp_path):
+    env = saksi_env(tmp_path / "data", site, SAKSI_LIMITS__CONCURRENT_REQUESTS="1")
+    run = run_saksi(env, "capture", site.http_url("/repeated-headers?x=1"),
+                    site.http_url("/page2?after=cookies"), "--json")
+    assert [c["status"] for c in run.captures()] == ["captured", "captured"]
+    assert b"Cookie:" not in site.received("/page2?after=cookies")[0]

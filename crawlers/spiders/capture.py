@@ -47,7 +47,9 @@ class CaptureSpider(scrapy.Spider):
             for active in self.session.lease(queue[first:first + group]):
                 yield scrapy.Request(
                     active.url, callback=self.parse, errback=self.failed, dont_filter=True,
-                    meta={CAPTURE_META: active.capture.id, "dont_retry": True},
+                    # A cookie jar of its own: one capture's cookies never reach another.
+                    meta={CAPTURE_META: active.capture.id, "dont_retry": True,
+                          "cookiejar": active.capture.id},
                 )
 
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Any:
