@@ -23,6 +23,7 @@ from storage.catalog import EventDraft
 from storage.objects import DurableBatch, PendingObject, StoredObject, blob_key
 from storage.records import FAILED, Artifact, Capture, canonical_json, iso, utcnow
 
+from .cdxj import response_line, sorted_index
 from .exchange import Exchange
 from .wacz import write_wacz
 from .warc import WarcWriter, exchange_records, metadata_record, warcinfo_record
@@ -79,10 +80,10 @@ def seal_capture(run: CaptureRun, ctx: SealContext, batch: DurableBatch) -> Seal
     pending_list: list[tuple[PendingObject, Artifact]] = []
     recorded = [ex for ex in run.exchanges if ex.response_spool is not None or ex.request_head]
     if recorded:
-        pending, artifact = _write_warc(run, ctx, batch, recorded)
+        pending, artifact, index = _write_warc(run, ctx, batch, recorded)
         artifacts.append(artifact)
         pending_list.append((pending, artifact))
-        wacz_pending, wacz_artifact = _write_wacz(run, ctx, batch, pending, artifact)
+        wacz_pending, wacz_artifact = _write_wacz(run, ctx, batch, pending, artifact, index)
         artifacts.append(wacz_artifact)
         pending_list.append((wacz_pending, wacz_artifact))
     chain = _certificate_chain(recorded)
@@ -146,7 +147,8 @@ def _exchange_summary(ex: Exchange) -> dict[str, Any]:
 
 
 def _write_warc(run: CaptureRun, ctx: SealContext, batch: DurableBatch,
-                exchanges: list[Exchange]) -> tuple[PendingObject, Artifact]:
+                exchanges: list[Exchange]) -> tuple[PendingObject, Artifact, bytes]:
+    """The capture's WARC, and its CDXJ index made while writing it."""
     capture = run.capture
     pending = batch.new_blob()
     writer = WarcWriter(pending)
@@ -154,8 +156,11 @@ def _write_warc(run: CaptureRun, ctx: SealContext, batch: DurableBatch,
     started = capture.started_at or exchanges[0].sent_at
     info_id = warcinfo_record(writer, filename, _warcinfo_fields(run, ctx), started)
     last_response: str | None = None
+    index: list[str] = []
     for ex in exchanges:
-        last_response = exchange_records(writer, ex, info_id)
+        last_response, span = exchange_records(writer, ex, info_id)
+        if span is not None:
+            index.append(response_line(ex, span[0], span[1], filename))
     meta = {
         "capture_id": capture.id,
         "requested_url": capture.requested_url,
@@ -173,11 +178,12 @@ def _write_warc(run: CaptureRun, ctx: SealContext, batch: DurableBatch,
     pending.close()
     sha = pending.writer.sha256
     return pending, Artifact("warc", sha, pending.writer.bytes, "application/warc",
-                             blob_key(sha), filename)
+                             blob_key(sha), filename), sorted_index(index)
 
 
 def _write_wacz(run: CaptureRun, ctx: SealContext, batch: DurableBatch,
-                warc: PendingObject, warc_artifact: Artifact) -> tuple[PendingObject, Artifact]:
+                warc: PendingObject, warc_artifact: Artifact, index: bytes
+                ) -> tuple[PendingObject, Artifact]:
     capture = run.capture
     first = next((ex for ex in run.exchanges if ex.got_response), run.exchanges[0])
     page = {"id": capture.id, "url": capture.canonical_url or capture.requested_url,
@@ -190,8 +196,8 @@ def _write_wacz(run: CaptureRun, ctx: SealContext, batch: DurableBatch,
                   "organisation": ctx.organisation},
     }
     pending = batch.new_blob()
-    write_wacz(pending, warc.temp_path, warc_artifact.name, warc_artifact.sha256, page,
-               package, _now(capture))
+    write_wacz(pending, warc.temp_path, warc_artifact.name, warc_artifact.sha256, index,
+               page, package, _now(capture))
     pending.close()
     sha = pending.writer.sha256
     return pending, Artifact("wacz", sha, pending.writer.bytes, "application/wacz",

@@ -1,16 +1,16 @@
 """WACZ 1.1.1 packaging: one self-contained web archive per capture.
 
 Layout (webrecorder WACZ 1.1.1): `archive/<warc>` stored uncompressed in the zip (the
-WARC keeps its own per-record gzip), `indexes/index.cdxj` made by cdxj-indexer and sorted,
-`pages/pages.jsonl`, `datapackage.json` (every file with its `sha256:` hash and size, the
-capture id, case and software) and `datapackage-digest.json`.
+WARC keeps its own per-record gzip), `indexes/index.cdxj` (sorted CDXJ, made while the
+WARC was written), `pages/pages.jsonl`, `datapackage.json` (every file with its `sha256:`
+hash and size, the capture id, case and software) and `datapackage-digest.json`.
 
 The zip is written straight into a hashing sink that cannot seek, so the package's own
 SHA-256 is known when the last byte is written (no second pass); every file copied into
 it is hashed on the way in, and the WARC is checked against the hash it was sealed with.
 py-wacz is not used to build it (see FIELD-NOTES: it indexes cookie headers and its page
-detection failed here); only the default CDXJ fields are indexed, none of which carries
-cookie or credential values.
+detection failed here); the index holds no header values but the content type, so no
+cookie or credential value can reach it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -52,7 +51,8 @@ class _ZipSink(io.RawIOBase):
 
 
 def write_wacz(out: PendingObject, warc_path: Path, warc_name: str, warc_sha256: str,
-               page: dict[str, Any], package: dict[str, Any], written_at: datetime) -> None:
+               index: bytes, page: dict[str, Any], package: dict[str, Any],
+               written_at: datetime) -> None:
     """Write the WACZ of one capture into `out`.
 
     `page` is the pages.jsonl entry (url, ts, title…); `package` adds fields to
@@ -70,12 +70,7 @@ def write_wacz(out: PendingObject, warc_path: Path, warc_name: str, warc_sha256:
             raise DigestMismatch(f"{warc_path} changed before packaging")
         resources.append(_resource(warc_name, path, sha, size))
 
-        from cdxj_indexer.main import CDXJIndexer  # slow to import: only when packaging
-
-        with tempfile.NamedTemporaryFile(suffix=".cdxj") as index:
-            CDXJIndexer(output=index.name, inputs=[str(warc_path)], filename=warc_name,
-                        sort=True).process_all()
-            sha, size = add("indexes/index.cdxj", _file_chunks(Path(index.name)))
+        sha, size = add("indexes/index.cdxj", [index])
         resources.append(_resource("index.cdxj", "indexes/index.cdxj", sha, size))
 
         pages = (json.dumps(PAGES_HEADER) + "\n" + json.dumps(page, ensure_ascii=False)

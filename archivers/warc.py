@@ -29,6 +29,8 @@ GZIP_LEVEL = 1  # isal levels 0-3; 1 keeps HTML small at several hundred MB/s
 class Sink(Protocol):
     def write(self, data: bytes | bytearray | memoryview) -> int: ...
 
+    def tell(self) -> int: ...
+
 
 class DigestMismatch(Exception):
     """A spool file changed between capture and archiving."""
@@ -53,6 +55,7 @@ class WarcWriter:
         self.sink = sink
         self.gzip = gzip
         self.level = level
+        self.last_span = (0, 0)  # (offset, length) of the last record in the file
 
     def write_record(
         self,
@@ -61,6 +64,12 @@ class WarcWriter:
         block_length: int,
     ) -> None:
         """Write one record. `headers` must not contain Content-Length (added here)."""
+        start = self.sink.tell()
+        self._write(headers, block, block_length)
+        self.last_span = (start, self.sink.tell() - start)
+
+    def _write(self, headers: list[tuple[str, str]], block: Iterable[bytes],
+               block_length: int) -> None:
         head = ["WARC/1.1"]
         head += [f"{name}: {value}" for name, value in headers]
         head.append(f"Content-Length: {block_length}")
@@ -100,8 +109,11 @@ def spool_blocks(path: str, expected_sha256: str, expected_bytes: int) -> Iterab
         raise DigestMismatch(f"spool {path} changed after capture")
 
 
-def exchange_records(writer: WarcWriter, ex: Exchange, warcinfo_id: str) -> str:
-    """Write the request and response records of one exchange; returns the response id."""
+def exchange_records(writer: WarcWriter, ex: Exchange, warcinfo_id: str
+                     ) -> tuple[str, tuple[int, int] | None]:
+    """Write the request and response records of one exchange; returns the response
+    record's id and its (offset, length) in the file, for the index."""
+    span = None
     response_id = record_id()
     request_id = record_id()
     date = warc_date(ex.sent_at)
@@ -127,6 +139,7 @@ def exchange_records(writer: WarcWriter, ex: Exchange, warcinfo_id: str) -> str:
             spool_blocks(str(ex.response_spool), ex.block_sha256, ex.response_bytes),
             ex.response_bytes,
         )
+        span = writer.last_span
     request_block = ex.request_head + ex.request_body
     req_headers = [("WARC-Type", "request"), ("WARC-Record-ID", request_id), *common,
                    *protocols]
@@ -134,7 +147,7 @@ def exchange_records(writer: WarcWriter, ex: Exchange, warcinfo_id: str) -> str:
         req_headers.append(("WARC-Concurrent-To", response_id))
     req_headers.append(("Content-Type", "application/http;msgtype=request"))
     writer.write_bytes_record(req_headers, request_block)
-    return response_id
+    return response_id, span
 
 
 def warcinfo_record(writer: WarcWriter, filename: str, fields: list[tuple[str, str]],

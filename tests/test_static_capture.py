@@ -326,3 +326,21 @@ def test_captures_share_no_cookies(site, tmp_path):
                     site.http_url("/page2?after=cookies"), "--json")
     assert [c["status"] for c in run.captures()] == ["captured", "captured"]
     assert b"Cookie:" not in site.received("/page2?after=cookies")[0]
+
+
+def test_our_index_matches_cdxj_indexer_line_for_line(captured, tmp_path):
+    """The CDXJ in each WACZ is made while writing; cdxj-indexer must agree with it."""
+    import zipfile
+
+    indexer = Path(sys.executable).with_name("cdxj-indexer")
+    for name in ("redirect", "query", "https_mapped", "s500"):
+        c = captured["by_name"][name]
+        warc = artifact(c, "warc")
+        with zipfile.ZipFile(captured["data"] / artifact(c, "wacz")["key"]) as zf:
+            ours = zf.read("indexes/index.cdxj").decode().splitlines()
+            inner = tmp_path / warc["name"]
+            inner.write_bytes(zf.read(f"archive/{warc['name']}"))
+        theirs = subprocess.run([str(indexer), "--sort", str(inner)], capture_output=True,
+                                text=True, check=True).stdout.splitlines()
+        responses = [line for line in theirs if '"status"' in line]
+        assert ours == responses
