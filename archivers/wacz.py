@@ -61,11 +61,14 @@ def write_wacz(out: PendingObject, warc_path: Path, warc_name: str, warc_sha256:
     resources: list[dict[str, Any]] = []
     stamp = written_at.astimezone(UTC).timetuple()[:6]
     with zipfile.ZipFile(_ZipSink(out), "w", compression=zipfile.ZIP_STORED) as zf:
-        def add(name: str, chunks: Any) -> tuple[str, int]:
-            return _copy_into(zf, name, chunks, stamp)
+        def add(name: str, chunks: Any, size: int | None = None) -> tuple[str, int]:
+            if size is None:
+                chunks = [b"".join(chunks)]  # small metadata files only
+                size = len(chunks[0])
+            return _copy_into(zf, name, chunks, stamp, size)
 
         path = f"archive/{warc_name}"
-        sha, size = add(path, _file_chunks(warc_path))
+        sha, size = add(path, _file_chunks(warc_path), warc_path.stat().st_size)
         if sha != warc_sha256:
             raise DigestMismatch(f"{warc_path} changed before packaging")
         resources.append(_resource(warc_name, path, sha, size))
@@ -98,14 +101,17 @@ def _resource(name: str, path: str, sha: str, size: int) -> dict[str, Any]:
     return {"name": name, "path": path, "hash": f"sha256:{sha}", "bytes": size}
 
 
-def _copy_into(zf: zipfile.ZipFile, name: str, chunks: Any,
-               stamp: tuple[int, ...]) -> tuple[str, int]:
+def _copy_into(zf: zipfile.ZipFile, name: str, chunks: Any, stamp: tuple[int, ...],
+               expected_size: int) -> tuple[str, int]:
+    """Copy one file into the zip, hashing it. The size is given up front so zip64
+    records appear only for files that need them: players read the plain form."""
     sha = hashlib.sha256()
     size = 0
     info = zipfile.ZipInfo(name, date_time=stamp)
     info.compress_type = zipfile.ZIP_STORED
     info.external_attr = 0o444 << 16
-    with zf.open(info, "w", force_zip64=True) as dest:
+    info.file_size = expected_size
+    with zf.open(info, "w") as dest:
         for chunk in chunks:
             sha.update(chunk)
             size += len(chunk)

@@ -329,6 +329,52 @@ def reindex(
                   f"{events} custody event(s)")
 
 
+# ---- replay --------------------------------------------------------------------------
+
+
+@app.command()
+def replay(
+    capture_id: Annotated[str, typer.Argument(metavar="ID", help="Capture id.")],
+    port: Annotated[int, typer.Option(help="Loopback port (0: any free one).")] = 0,
+    seconds: Annotated[float | None, typer.Option(
+        "--for", help="Stop after this many seconds (default: until Ctrl-C).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Replay a capture's WACZ in ReplayWeb.page on loopback; prints the address."""
+    import time
+
+    from saksi.replay import ReplayServer, ReplayUnavailable, prepare
+    from storage.catalog import EventDraft
+
+    evidence = _open()
+    try:
+        c = _find(evidence, capture_id)
+        try:
+            root = prepare(evidence.store, c)
+        except ReplayUnavailable as exc:
+            raise UsageProblem(str(exc)) from None
+        evidence.custody.record([EventDraft(evidence.actor, "archive.accessed", c.id,
+                                            {"via": "replay"})])
+        evidence.custody.flush()
+    finally:
+        evidence.close()
+    with ReplayServer(root, port) as server:
+        if as_json:
+            _print_json({"id": c.id, "url": server.url})
+        else:
+            out.print(f"replaying {c.requested_url} at {server.url} (Ctrl-C stops)")
+        try:
+            time.sleep(seconds) if seconds is not None else threading_wait()
+        except KeyboardInterrupt:
+            pass
+
+
+def threading_wait() -> None:
+    import threading
+
+    threading.Event().wait()
+
+
 # ---- demo ----------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v wget >/dev/null 2>&1 || need_apt+=(wget)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 "$PY" -c "import ensurepip, venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -20,6 +21,21 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   else
     echo "setup: please install these packages first (as root): apt-get install -y ${need_apt[*]}" >&2
     case " ${need_apt[*]} " in *" python3-venv "*) exit 2 ;; esac
+  fi
+fi
+
+# ReplayWeb.page for `saksi replay`: from the npm registry, into an ignored folder.
+rwp=.saksi-tools/replaywebpage
+if [ ! -f "$rwp/ui.js" ] || [ ! -f "$rwp/sw.js" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent replaywebpage@2.5.3 >/dev/null)
+    mkdir -p "$rwp"
+    tar -xzf "$tmp"/replaywebpage-2.5.3.tgz -C "$tmp"
+    cp "$tmp/package/ui.js" "$tmp/package/sw.js" "$tmp/package/LICENSE" "$rwp/"
+    rm -rf "$tmp"
+  else
+    echo "setup: npm is missing, so 'saksi replay' will not work (apt-get install -y npm)" >&2
   fi
 fi
 

@@ -1,0 +1,63 @@
+"""A capture's WACZ replays in ReplayWeb.page with the original site gone."""
+
+from __future__ import annotations
+
+import json
+
+from archivers.evidence import Evidence
+from config import load_settings
+from saksi.replay import ReplayServer, prepare
+from tests.conftest import run_saksi, saksi_env
+from tests.fixtures.wire_server import FixtureServer
+
+
+def test_wacz_replays_in_chromium_after_the_site_is_gone(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    data = tmp_path / "data"
+    with FixtureServer() as site:
+        env = saksi_env(data, site)
+        run = run_saksi(env, "capture", "https://news.example.id/redirect/1", "--json")
+        capture = run.json_lines()[0]
+        assert capture["status"] == "captured", run.stderr
+    # the fixture site is shut down now: only the archive can answer
+    env.pop("SAKSI_EXTRA_CA")  # the site and its test CA are gone
+    settings = load_settings(environ=env, cwd=tmp_path)
+    evidence = Evidence.open(settings)
+    try:
+        root = prepare(evidence.store, evidence.catalog.get_capture(capture["id"]))
+    finally:
+        evidence.close()
+    with ReplayServer(root) as server, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic"])
+        page = browser.new_page()
+        page.goto(server.url)
+        text = ""
+        for _ in range(60):  # the player's frame for the archived page has /w/ in its URL
+            for frame in [f for f in page.frames if "/w/" in f.url]:
+                try:
+                    text = frame.inner_text("body", timeout=500)
+                except Exception:  # not loaded yet, or replaced by a newer frame
+                    text = ""
+                if "Senin pagi" in text:
+                    break
+            if "Senin pagi" in text:
+                break
+            page.wait_for_timeout(500)
+        browser.close()
+    assert "Pemerintah kota meresmikan taman baru" in text
+
+
+def test_replay_command_serves_and_logs_the_access(site, tmp_path):
+    env = saksi_env(tmp_path / "data", site)
+    capture = run_saksi(env, "capture", site.http_url("/page2"), "--json").json_lines()[0]
+    run = run_saksi(env, "replay", capture["id"], "--for", "0.2", "--json")
+    assert run.code == 0, run.stderr
+    assert run.json()["url"].startswith("http://127.0.0.1:")
+    segments = sorted((tmp_path / "data" / "custody/segments").iterdir())
+    events = [json.loads(line) for s in segments for line in s.read_text().splitlines()]
+    assert events[-1]["action"] == "archive.accessed"
+    assert events[-1]["details"] == {"via": "replay"}
