@@ -73,13 +73,14 @@ class Sealer:
                 self._fail_lost()
                 return
             if capture is None:
+                self._fail_lost()  # the worker ended: anything it did not report failed
                 return
             with self._lock:
                 self._pending.pop(capture.id, None)
             self._on_sealed(capture)
 
     def _fail_lost(self) -> None:
-        """The sealer process died: what it had not sealed is failed, bytes quarantined."""
+        """The sealer process ended without sealing these: failed, bytes quarantined."""
         with self._lock:
             lost = list(self._pending.values())
             self._pending.clear()

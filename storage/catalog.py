@@ -30,6 +30,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    or_,
     select,
     update,
 )
@@ -202,8 +203,12 @@ class Catalog:
             rows.append({"key_id": capture.id, **row, "new_lease_holder": None,
                          "new_lease_until": None})
         columns = [k[len("new_"):] for k in rows[0] if k.startswith("new_")]
+        # Only open captures change: a final state is never overwritten (a capture that
+        # recovery already failed stays failed even if a late sealer reports it).
         conn.execute(
-            update(captures).where(captures.c.id == bindparam("key_id"))
+            update(captures).where(captures.c.id == bindparam("key_id"),
+                                   or_(captures.c.status == "pending",
+                                       captures.c.status == "running"))
             .values({name: bindparam(f"new_{name}") for name in columns}),
             rows,
         )
