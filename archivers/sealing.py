@@ -23,7 +23,6 @@ from storage.catalog import EventDraft
 from storage.objects import DurableBatch, PendingObject, StoredObject, blob_key
 from storage.records import FAILED, Artifact, Capture, canonical_json, iso, utcnow
 
-from .cdxj import response_line, sorted_index
 from .exchange import Exchange
 from .wacz import write_wacz
 from .warc import WarcWriter, exchange_records, metadata_record, warcinfo_record
@@ -149,6 +148,10 @@ def _exchange_summary(ex: Exchange) -> dict[str, Any]:
 def _write_warc(run: CaptureRun, ctx: SealContext, batch: DurableBatch,
                 exchanges: list[Exchange]) -> tuple[PendingObject, Artifact, bytes]:
     """The capture's WARC, and its CDXJ index made while writing it."""
+    # surt (for index keys) pulls in tldextract and requests: imported here, so only the
+    # sealer process pays for it, not every CLI start.
+    from .cdxj import response_line, sorted_index
+
     capture = run.capture
     pending = batch.new_blob()
     writer = WarcWriter(pending)
