@@ -253,10 +253,6 @@ class Catalog:
         with self.engine.connect() as conn:
             return self._captures_from_rows(conn, conn.execute(query).all())
 
-    def capture_ids(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return [r.id for r in conn.execute(select(captures.c.id).order_by(captures.c.id))]
-
     def _captures_from_rows(self, conn: Connection, rows: list[Any]) -> list[Capture]:
         """Captures with their artifacts, fetched in a few queries (not one per row)."""
         by_capture: dict[str, list[Any]] = {}
@@ -355,13 +351,6 @@ class Catalog:
                              .values(seq=events[-1].seq, hash=events[-1].hash))
             for first, last, key, sha in segment_rows:
                 self.record_segment(conn, first, last, key, sha)
-
-    def counts(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(captures.c.status, func.count()).group_by(captures.c.status)).all()
-        return {r[0]: r[1] for r in rows}
-
 
 def _capture_row(capture: Capture) -> dict[str, Any]:
     return {

@@ -189,14 +189,6 @@ class LocalObjectStore:
             batch.add_named(key, data)
         return batch.stored[0]
 
-    def copy_in(self, source: BinaryIO) -> StoredObject:
-        """Store a stream as a blob, hashing it in the same pass that copies it."""
-        with self.batch() as batch:
-            pending = batch.new_blob()
-            while block := source.read(CHUNK):
-                pending.write(block)
-        return batch.result(pending)
-
     # ---- reading -------------------------------------------------------------
 
     def exists(self, key: str) -> bool:
@@ -214,10 +206,6 @@ class LocalObjectStore:
         """A reader that hashes as it goes; compare `.sha256` after draining."""
         return HashingReader(self.open(key))
 
-    def read_named(self, key: str) -> bytes:
-        with self.open(key) as f:
-            return f.read()
-
     def keys(self, prefix: str) -> Iterator[str]:
         self._check_key(prefix.rstrip("/") or "objects")
         base = self.root / prefix
@@ -226,9 +214,6 @@ class LocalObjectStore:
         for dirpath, _dirnames, filenames in os.walk(base):
             for name in sorted(filenames):
                 yield str(Path(dirpath, name).relative_to(self.root))
-
-    def size(self, key: str) -> int:
-        return (self.root / key).stat().st_size
 
     # ---- internals -----------------------------------------------------------
 
