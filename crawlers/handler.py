@@ -33,6 +33,9 @@ class CaptureFetchError(Exception):
 
 
 class WireRecordingHandler(BaseDownloadHandler):
+    """Fetches through the egress guard and the wire recorder; hands each exchange to the
+    capture session and gives Scrapy a parsed copy of the response head."""
+
     lazy = False
 
     async def download_request(self, request: Request) -> Response:
@@ -47,10 +50,7 @@ class WireRecordingHandler(BaseDownloadHandler):
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             target = await session.policy.resolve(parts.hostname or "", port)
-        except EgressRefused as exc:
-            self._note_failure(session, capture_id, request, str(exc))
-            raise CaptureFetchError(str(exc)) from None
-        except LookupError as exc:
+        except (EgressRefused, LookupError) as exc:  # refused, or the name does not resolve
             self._note_failure(session, capture_id, request, str(exc))
             raise CaptureFetchError(str(exc)) from None
         spool = session.spool_path(capture_id)
