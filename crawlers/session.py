@@ -19,7 +19,7 @@ from typing import Any
 
 from archivers.evidence import Evidence
 from archivers.exchange import Exchange
-from archivers.sealer import Sealer
+from archivers.sealer import Sealer, one_line
 from archivers.sealing import CaptureRun
 from storage.catalog import EventDraft
 from storage.ids import uuid7
@@ -55,9 +55,6 @@ def holder_is_dead(holder: str | None) -> bool:
         return False  # another machine's lease: only its expiry can free it
     return _process_start(int(pid_text)) != started
 
-
-def one_line(text: str) -> str:
-    return " ".join(str(text).split())[:500]
 
 
 def register_captures(evidence: Evidence, urls: list[str], case: str | None,

@@ -341,6 +341,7 @@ def replay(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """Replay a capture's WACZ in ReplayWeb.page on loopback; prints the address."""
+    import threading
     import time
 
     from saksi.replay import ReplayServer, ReplayUnavailable, prepare
@@ -364,15 +365,12 @@ def replay(
         else:
             out.print(f"replaying {c.requested_url} at {server.url} (Ctrl-C stops)")
         try:
-            time.sleep(seconds) if seconds is not None else threading_wait()
+            if seconds is not None:
+                time.sleep(seconds)
+            else:
+                threading.Event().wait()  # until Ctrl-C
         except KeyboardInterrupt:
             pass
-
-
-def threading_wait() -> None:
-    import threading
-
-    threading.Event().wait()
 
 
 # ---- demo ----------------------------------------------------------------------------

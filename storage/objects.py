@@ -284,7 +284,7 @@ class LocalObjectStore:
         final = self.root / key
         with self._lock:
             if final.exists():
-                existing, _ = _sha256_of(final)
+                existing, _ = sha256_file(str(final))
                 temp.unlink(missing_ok=True)
                 if existing == sha256:
                     return StoredObject(key, sha256, size, existed=True)
@@ -299,9 +299,6 @@ class LocalObjectStore:
             temp.unlink()
         return StoredObject(key, sha256, size)
 
-
-def _sha256_of(path: Path) -> tuple[str, int]:
-    return sha256_file(str(path))
 
 
 def copy_verified(store: LocalObjectStore, key: str, expected_sha256: str, dest: Path) -> int:
