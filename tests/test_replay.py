@@ -36,10 +36,10 @@ def test_wacz_replays_in_chromium_after_the_site_is_gone(tmp_path):
         page = browser.new_page()
         page.goto(server.url)
         text = ""
-        for _ in range(60):  # the player's frame for the archived page has /w/ in its URL
+        for _ in range(180):  # the player's frame for the archived page has /w/ in its URL
             for frame in [f for f in page.frames if "/w/" in f.url]:
                 try:
-                    text = frame.inner_text("body", timeout=500)
+                    text = frame.inner_text("body", timeout=1000)
                 except Exception:  # not loaded yet, or replaced by a newer frame
                     text = ""
                 if "Senin pagi" in text:
@@ -47,8 +47,9 @@ def test_wacz_replays_in_chromium_after_the_site_is_gone(tmp_path):
             if "Senin pagi" in text:
                 break
             page.wait_for_timeout(500)
+        frames = [f.url for f in page.frames]
         browser.close()
-    assert "Pemerintah kota meresmikan taman baru" in text
+    assert "Pemerintah kota meresmikan taman baru" in text, frames
 
 
 def test_replay_command_serves_and_logs_the_access(site, tmp_path):
