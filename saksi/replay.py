@@ -22,6 +22,12 @@ TYPES = {".html": "text/html; charset=utf-8", ".js": "application/javascript",
          ".wacz": "application/wacz"}
 
 
+PLAYER_FRAME = """<!doctype html>
+<html><head><script src="./ui.js"></script></head>
+<body><replay-app-main></replay-app-main></body></html>
+"""
+
+
 class ReplayUnavailable(Exception):
     """ReplayWeb.page is not installed, or the capture has no WACZ."""
 
@@ -51,6 +57,10 @@ def prepare(store, capture: Capture, assets: Path = DEFAULT_ASSETS) -> Path:
     shutil.copyfile(ui, root / "ui.js")
     shutil.copyfile(ui, root / "replay" / "ui.js")  # the player's frame loads it from there
     shutil.copyfile(sw, root / "replay" / "sw.js")
+    # The service worker serves this page itself once it is active; the copy on disk
+    # answers the player's first frame when Chromium asks the server before the worker
+    # has taken control, which otherwise leaves an empty frame (seen on a cold start).
+    (root / "replay" / "index.html").write_text(PLAYER_FRAME, encoding="utf-8")
     copy_verified(store, wacz.key, wacz.sha256, root / "capture.wacz")
     url = capture.canonical_url or capture.requested_url
     (root / "index.html").write_text(replay_page(url), encoding="utf-8")
