@@ -20,6 +20,7 @@ class TlsInfo:
     alpn: str | None
     chain_pem: list[str]  # leaf first, as the server sent it
     verified: bool
+    details: dict | None = None  # subject, issuer, validity, as the browser reported them
 
 
 @dataclass
@@ -57,3 +58,19 @@ class Exchange:
             if key.lower() == lname:
                 return value
         return None
+
+
+@dataclass
+class PageArtifact:
+    """Something the browser made of the page (screenshot, DOM, text, page info), in a
+    work file hashed as it was written. Sealed as an artifact of its own and as a WARC
+    resource or metadata record tied to the page."""
+
+    kind: str  # screenshot | screenshot-viewport | dom | text | page-info | pdf
+    path: Path
+    name: str
+    media_type: str
+    sha256: str
+    bytes: int
+    page_url: str
+    made_at: datetime

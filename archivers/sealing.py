@@ -23,9 +23,16 @@ from storage.catalog import EventDraft
 from storage.objects import DurableBatch, PendingObject, StoredObject, blob_key
 from storage.records import FAILED, Artifact, Capture, canonical_json, iso, utcnow
 
-from .exchange import Exchange
+from .exchange import Exchange, PageArtifact
 from .wacz import write_wacz
-from .warc import WarcWriter, exchange_records, metadata_record, warcinfo_record
+from .warc import (
+    WarcWriter,
+    exchange_records,
+    metadata_record,
+    page_record,
+    spool_blocks,
+    warcinfo_record,
+)
 
 MANIFEST_VERSION = 1
 
@@ -39,6 +46,10 @@ class CaptureRun:
     redirect_chain: list[dict[str, Any]] = field(default_factory=list)
     robots_txt: str = "not consulted (URL requested explicitly)"
     work_dir: Path | None = None  # spool files, removed once sealed
+    mode_choice: dict[str, str] | None = None  # how auto chose (manifest)
+    page_artifacts: list[PageArtifact] = field(default_factory=list)  # browser mode
+    page_title: str = ""
+    page_text: str = ""
 
 
 @dataclass
@@ -85,6 +96,10 @@ def seal_capture(run: CaptureRun, ctx: SealContext, batch: DurableBatch) -> Seal
         wacz_pending, wacz_artifact = _write_wacz(run, ctx, batch, pending, artifact, index)
         artifacts.append(wacz_artifact)
         pending_list.append((wacz_pending, wacz_artifact))
+    for page_artifact in run.page_artifacts:
+        pending, artifact = _store_page_artifact(batch, page_artifact)
+        artifacts.append(artifact)
+        pending_list.append((pending, artifact))
     chain = _certificate_chain(recorded)
     if chain:
         pending = batch.new_blob()
@@ -114,6 +129,18 @@ def seal_capture(run: CaptureRun, ctx: SealContext, batch: DurableBatch) -> Seal
     return SealedCapture(capture, manifest_bytes, events, pending_list)
 
 
+def _store_page_artifact(batch: DurableBatch, item: PageArtifact
+                         ) -> tuple[PendingObject, Artifact]:
+    """Copy a browser artifact into the store, hashing it again on the way."""
+    pending = batch.new_blob()
+    for chunk in spool_blocks(str(item.path), item.sha256, item.bytes):
+        pending.write(chunk)
+    pending.close()
+    sha = pending.writer.sha256
+    return pending, Artifact(item.kind, sha, pending.writer.bytes, item.media_type,
+                             blob_key(sha), item.name)
+
+
 def build_manifest(run: CaptureRun, ctx: SealContext) -> dict[str, Any]:
     capture = run.capture
     body = capture.to_json()
@@ -129,6 +156,7 @@ def build_manifest(run: CaptureRun, ctx: SealContext) -> dict[str, Any]:
         "software": ctx.software,
         "store": ctx.store,
         "robots_txt": run.robots_txt,
+        "mode_choice": run.mode_choice,
         "seals": {
             "signature": "none: no signing key configured",
             "timestamps": "none: no RFC 3161 timestamp authority configured",
@@ -178,6 +206,8 @@ def _write_warc(run: CaptureRun, ctx: SealContext, batch: DurableBatch,
     }
     metadata_record(writer, capture.final_url or capture.requested_url, last_response, info_id,
                     json.dumps(meta, indent=2, ensure_ascii=False).encode(), _now(capture))
+    for item in run.page_artifacts:
+        page_record(writer, item, capture.id, info_id, last_response)
     pending.close()
     sha = pending.writer.sha256
     return pending, Artifact("warc", sha, pending.writer.bytes, "application/warc",
@@ -190,7 +220,9 @@ def _write_wacz(run: CaptureRun, ctx: SealContext, batch: DurableBatch,
     capture = run.capture
     first = next((ex for ex in run.exchanges if ex.got_response), run.exchanges[0])
     page = {"id": capture.id, "url": capture.canonical_url or capture.requested_url,
-            "ts": iso(first.sent_at), "title": capture.requested_url}
+            "ts": iso(first.sent_at), "title": run.page_title or capture.requested_url}
+    if run.page_text:
+        page["text"] = run.page_text
     package = {
         "title": f"Saksi capture {capture.id}",
         "software": f"Saksi {ctx.software.get('saksi', '?')}",
@@ -215,7 +247,8 @@ def _tls_summary(ex: Exchange) -> dict[str, Any] | None:
     if ex.tls is None:
         return None
     return {"version": ex.tls.version, "cipher": ex.tls.cipher, "alpn": ex.tls.alpn,
-            "verified": ex.tls.verified, "certificate_chain_pem": ex.tls.chain_pem}
+            "verified": ex.tls.verified, "certificate_chain_pem": ex.tls.chain_pem,
+            "certificate": ex.tls.details}
 
 
 def _certificate_chain(exchanges: list[Exchange]) -> bytes:

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from isal import isal_zlib
 
-from .exchange import Exchange
+from .exchange import Exchange, PageArtifact
 
 COPY_CHUNK = 1024 * 1024
 GZIP_LEVEL = 1  # isal levels 0-3; 1 keeps HTML small at several hundred MB/s
@@ -178,3 +178,22 @@ def metadata_record(writer: WarcWriter, target_uri: str, refers_to: str | None,
 
 def _one_line(value: str) -> str:
     return " ".join(str(value).split())
+
+
+def page_record(writer: WarcWriter, item: PageArtifact, page_id: str, warcinfo_id: str,
+                refers_to: str | None) -> str:
+    """A browser artifact as a `resource` record (page info as `metadata`), tied to the
+    page by `WARC-Page-ID`; the block is re-hashed from the work file as it is copied."""
+    rid = record_id()
+    kind = "metadata" if item.kind == "page-info" else "resource"
+    headers = [("WARC-Type", kind), ("WARC-Record-ID", rid),
+               ("WARC-Target-URI", f"urn:{item.kind}:{item.page_url}"),
+               ("WARC-Date", warc_date(item.made_at)), ("WARC-Warcinfo-ID", warcinfo_id),
+               ("WARC-Page-ID", page_id)]
+    if refers_to:
+        headers.append(("WARC-Concurrent-To", refers_to))
+    headers += [("Content-Type", item.media_type),
+                ("WARC-Block-Digest", sha256_label(item.sha256))]
+    writer.write_record(headers, spool_blocks(str(item.path), item.sha256, item.bytes),
+                        item.bytes)
+    return rid

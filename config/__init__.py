@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "Settings", "load_settings", "config_dir"]
+__all__ = ["ConfigError", "MODES", "Settings", "load_settings", "config_dir"]
 
 MiB = 1024 * 1024
+MODES = ("auto", "browser", "static")
 
 
 class ConfigError(ValueError):
@@ -57,6 +58,7 @@ class LimitsSettings:
     connect_timeout_seconds: float = 15.0
     max_header_bytes: int = 256 * 1024
     concurrent_requests: int = 16
+    max_capture_bytes: int = 1024 * MiB
 
 
 @dataclass
@@ -72,7 +74,18 @@ class NetworkSettings:
 
 @dataclass
 class CaptureSettings:
-    default_mode: str = "static"
+    default_mode: str = "auto"
+
+
+@dataclass
+class BrowserSettings:
+    executable: str = ""  # empty: Debian's /usr/bin/chromium, else Playwright's own
+    concurrency: int = 2
+    recycle_after: int = 50
+    viewport_width: int = 1280
+    viewport_height: int = 900
+    max_scroll_height: int = 20000
+    network_quiet_ms: int = 800
 
 
 @dataclass
@@ -82,6 +95,7 @@ class Settings:
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
+    browser: BrowserSettings = field(default_factory=BrowserSettings)
     sources: list[str] = field(default_factory=list)
 
     @property
@@ -233,8 +247,15 @@ def _check(settings: Settings) -> None:
         raise ConfigError(
             f"storage.backend '{settings.storage.backend}' is not available; use 'local'"
         )
-    if settings.capture.default_mode not in {"static"}:
-        raise ConfigError("capture.default_mode must be 'static' (browser mode comes later)")
+    if limits.max_capture_bytes <= 0:
+        raise ConfigError("limits.max_capture_bytes must be positive")
+    if settings.capture.default_mode not in MODES:
+        raise ConfigError("capture.default_mode must be one of: " + ", ".join(MODES))
+    browser = settings.browser
+    if browser.concurrency < 1 or browser.recycle_after < 1:
+        raise ConfigError("browser.concurrency and browser.recycle_after must be at least 1")
+    if browser.executable and not Path(browser.executable).is_file():
+        raise ConfigError(f"browser.executable: no such file {browser.executable}")
     proxy = settings.network.proxy
     if proxy and not (proxy.startswith("http://") and proxy.count(":") == 2):
         raise ConfigError(f"network.proxy must look like http://host:port, not {proxy!r}")

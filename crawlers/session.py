@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from archivers.evidence import Evidence
 from archivers.exchange import Exchange
@@ -27,6 +28,7 @@ from storage.records import CAPTURED, FAILED, PENDING, RUNNING, Capture, utcnow
 
 from .egress import AddressPolicy
 from .intake import IntakeError, make_request
+from .modes import ModeChoice, choose_mode
 from .wire import Budget, ConnectionPool, Proxy, make_ssl_context
 
 LEASE_GRACE_SECONDS = 60
@@ -74,13 +76,15 @@ def register_captures(evidence: Evidence, urls: list[str], case: str | None,
             request = make_request(text)
             capture.canonical_url = request.url
             capture.platform = request.platform
+            capture.mode = choose_mode(mode, request.url).used
         except IntakeError as exc:
             capture.status = FAILED
             capture.error = one_line(str(exc))
             capture.finished_at = now
         made.append(capture)
         drafts.append(EventDraft(evidence.actor, "capture.requested", capture.id, {
-            "url": capture.requested_url, "case": case, "mode": mode, "note": note}))
+            "url": capture.requested_url, "case": case, "mode": capture.mode,
+            "mode_requested": mode, "note": note}))
         if capture.status == FAILED:
             drafts.append(EventDraft(evidence.actor, "capture.failed", capture.id,
                                      {"error": capture.error, "stage": "intake"}))
@@ -122,16 +126,23 @@ class ActiveCapture:
     url: str
     deadline: float | None
     work_dir: Path
+    choice: ModeChoice | None = None
     exchanges: list[Exchange] = field(default_factory=list)
     counter: int = 0
+    recorder: Any = None  # browser mode: crawlers.browser.recorder.BrowserRecorder
+    page: Any = None  # browser mode: crawlers.browser.page_work.PageResult
 
 
 class CaptureSession:
     """Shared by the spider, the download handler and the pipeline of one crawl."""
 
     def __init__(self, evidence: Evidence, captures: list[Capture],
-                 on_update: Callable[[Capture], None] | None = None):
+                 on_update: Callable[[Capture], None] | None = None,
+                 requested_mode: str = "static"):
         self.evidence = evidence
+        self.requested_mode = requested_mode
+        self.choices = {c.id: choose_mode(requested_mode, c.canonical_url or c.requested_url)
+                        for c in captures}
         self.settings = evidence.settings
         net = self.settings.network
         self.policy = AddressPolicy(net.allow_addresses, net.host_map)
@@ -147,8 +158,42 @@ class CaptureSession:
         self._closed = False
         self.stopping: str | None = None
         self.connections: set[asyncio.StreamWriter] = set()  # exchanges in flight
+        self.egress: Any = None  # the browser's egress proxy, started when needed
         self.robots = ("consulted (network.obey_robots_txt = true)" if net.obey_robots_txt
                        else "not consulted (URLs requested explicitly)")
+
+    @property
+    def needs_browser(self) -> bool:
+        return any(self.choices[c.id].used == "browser" for c in self.queue_captures)
+
+    def start_egress(self) -> str:
+        """Start the browser's egress proxy on loopback; its URL for Chromium."""
+        from .egress_proxy import EgressProxy
+
+        if self.egress is None:
+            self.egress = EgressProxy(self.policy, self.settings.limits.connect_timeout_seconds)
+            self.egress.start()
+        return self.egress.url
+
+    def address_of(self, host: str, port: int) -> str | None:
+        """The address the egress proxy checked and reached for host:port."""
+        for tunnel in reversed(self.egress.tunnels if self.egress else []):
+            if tunnel.host.lower() == host.lower() and tunnel.port == port:
+                return tunnel.address
+        return None
+
+    def refusal_of(self, url: str) -> str | None:
+        """Why the egress proxy refused this URL's host, if it did."""
+        if self.egress is None:
+            return None
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host = parts.hostname or ""
+        names = {url, f"{host}:{port}", f"[{host}]:{port}"}
+        for refusal in reversed(self.egress.refused):
+            if refusal.target in names:
+                return refusal.reason
+        return None
 
     # ---- called from the crawl -------------------------------------------------
 
@@ -160,8 +205,11 @@ class CaptureSession:
         """
         limits = self.settings.limits
         now = utcnow()
-        rounds = -(-len(captures) // limits.concurrent_requests) + 1
-        until = now + timedelta(seconds=limits.max_capture_seconds * rounds
+        at_once = (min(limits.concurrent_requests, self.settings.browser.concurrency)
+                   if self.needs_browser else limits.concurrent_requests)
+        # Browser captures also take screenshots after their budget: count that too.
+        rounds = -(-len(captures) // at_once) + 1
+        until = now + timedelta(seconds=(limits.max_capture_seconds + 30) * rounds
                                 + LEASE_GRACE_SECONDS)
         with self.evidence.catalog.write(durable=False) as conn:
             got = self.evidence.catalog.lease(conn, [c.id for c in captures], self.holder,
@@ -174,7 +222,9 @@ class CaptureSession:
             work = self.evidence.work_dir / capture.id
             work.mkdir(parents=True, exist_ok=True)
             active = ActiveCapture(capture, capture.canonical_url or capture.requested_url,
-                                   None, work)
+                                   None, work, self.choices.get(capture.id))
+            if active.choice is not None:
+                capture.mode = active.choice.used
             self.active[capture.id] = active
             self.on_update(capture)
             made.append(active)
@@ -225,6 +275,9 @@ class CaptureSession:
             return
         capture = active.capture
         capture.finished_at = utcnow()
+        if active.recorder is not None:
+            self._sealer.submit(self._browser_run(active, error))
+            return
         responses = [ex for ex in active.exchanges if ex.got_response]
         if responses:
             last = responses[-1]
@@ -236,8 +289,38 @@ class CaptureSession:
         if capture.status == FAILED:
             capture.error = one_line(error or "no HTTP response")
         run = CaptureRun(capture, active.exchanges, _redirect_chain(active.exchanges),
-                         self.robots, active.work_dir)
+                         self.robots, active.work_dir, mode_choice=_choice(active))
         self._sealer.submit(run)
+
+    def _browser_run(self, active: ActiveCapture, error: str | None) -> CaptureRun:
+        """A browser capture: the recorder's exchanges plus what the page made."""
+        capture = active.capture
+        recorder = active.recorder
+        recorder.close()
+        exchanges = recorder.exchanges
+        page = active.page
+        documents = [ex for ex in exchanges if "main frame document" in ex.notes]
+        if page is not None and page.final_url:
+            capture.final_url = page.final_url
+        elif documents:
+            capture.final_url = documents[-1].url
+        final = [ex for ex in documents if ex.url == capture.final_url]
+        if final:
+            capture.http_status = final[-1].status
+        hits = recorder.budget.hit
+        cut = [ex.truncated for ex in exchanges if ex.truncated]
+        capture.truncated = cut[-1] if cut else ("time" if any(
+            h.startswith("time") for h in hits) else None)
+        if not documents and not error:
+            error = "the page's document was not recorded"
+        capture.status = CAPTURED if documents and not error else FAILED
+        if capture.status == FAILED:
+            capture.error = one_line(error or "no HTTP response")
+        return CaptureRun(capture, exchanges, _redirect_chain(documents), self.robots,
+                          active.work_dir, mode_choice=_choice(active),
+                          page_artifacts=page.artifacts if page else [],
+                          page_title=page.title if page else "",
+                          page_text=page.text if page else "")
 
     def interrupt_unfinished(self, reason: str) -> None:
         """The crawl stopped with captures still open: quarantine them, unsealed; the
@@ -280,12 +363,18 @@ class CaptureSession:
         if not self._closed:
             self._closed = True
             self._sealer.close()
+            if self.egress is not None:
+                self.egress.stop()
             self.evidence.custody.flush()
         return list(self.results.values())
 
     def _sealed(self, capture: Capture) -> None:
         self.results[capture.id] = capture
         self.on_update(capture)
+
+
+def _choice(active: ActiveCapture) -> dict[str, str] | None:
+    return active.choice.to_json() if active.choice else None
 
 
 def _redirect_chain(exchanges: list[Exchange]) -> list[dict[str, Any]]:

@@ -81,3 +81,24 @@ def scrapy_settings(settings: Any) -> dict[str, Any]:
         "ROBOTSTXT_OBEY": settings.network.obey_robots_txt,
         "USER_AGENT": settings.network.user_agent.format(version=__version__),
     }
+
+
+def browser_settings(settings: Any, egress_url: str) -> dict[str, Any]:
+    """The crawl has browser captures: scrapy-playwright for them, the wire recorder for
+    the rest, Chromium held inside the egress proxy."""
+    from crawlers.browser.launch import launch_options
+
+    handler = "crawlers.browser.handler.BrowserOrWireHandler"
+    browser = settings.browser
+    return {
+        "DOWNLOAD_HANDLERS": {**DOWNLOAD_HANDLERS, "http": handler, "https": handler},
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": launch_options(browser, settings.network, egress_url),
+        "PLAYWRIGHT_MAX_CONTEXTS": browser.concurrency,
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 1,
+        # The browser's own request headers are the evidence, not Scrapy's defaults.
+        "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": settings.limits.max_capture_seconds * 1000,
+        "PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER": True,
+        "SAKSI_BROWSER_RECYCLE_AFTER": browser.recycle_after,
+    }

@@ -71,8 +71,9 @@ def capture(
         "--from", help="A file of links, one per line ('#' starts a comment).")] = None,
     case: Annotated[str | None, typer.Option(help="Case the captures belong to.")] = None,
     note: Annotated[str | None, typer.Option(help="Free note kept with each capture.")] = None,
-    mode: Annotated[str, typer.Option(help="Capture mode: static (browser comes later).")]
-    = "static",
+    mode: Annotated[str | None, typer.Option(
+        help="auto (default: static for documents and binaries, the browser for web pages),"
+             " browser or static.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one capture a line.")]
     = False,
 ) -> None:
@@ -87,9 +88,12 @@ def capture(
         links += read_url_file(from_file)
     if not links:
         raise UsageProblem("give at least one URL, or --from FILE")
-    if mode not in ("static",):
-        raise UsageProblem(f"unknown mode '{mode}': use --mode static")
+    from config import MODES
+
+    if mode is not None and mode not in MODES:
+        raise UsageProblem(f"unknown mode '{mode}': use --mode " + ", ".join(MODES))
     evidence = _open()
+    mode = mode or evidence.settings.capture.default_mode
     try:
         recovered = recover_interrupted(evidence)
         if recovered:
@@ -99,7 +103,7 @@ def capture(
         with CaptureProgress(captures, enabled=not as_json and sys.stderr.isatty(),
                              console=err, on_finished=lambda c: _report_capture(c, as_json)
                              ) as progress:
-            results = run_capture_crawl(evidence, captures, progress.update)
+            results = run_capture_crawl(evidence, captures, progress.update, mode)
     finally:
         evidence.close()
     if any(result.status == "failed" for result in results):

@@ -10,7 +10,8 @@ from storage.records import Capture
 
 
 def run_capture_crawl(evidence: Evidence, captures: list[Capture],
-                      on_update: Callable[[Capture], None] | None = None) -> list[Capture]:
+                      on_update: Callable[[Capture], None] | None = None,
+                      mode: str = "static") -> list[Capture]:
     """Fetch and seal the pending captures; returns every capture's final record.
 
     Scrapy's reactor can run once per process: the CLI calls this once per command.
@@ -18,14 +19,17 @@ def run_capture_crawl(evidence: Evidence, captures: list[Capture],
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings as ScrapySettings
 
-    from crawlers.settings import scrapy_settings
+    from crawlers.settings import browser_settings, scrapy_settings
     from crawlers.spiders.capture import CaptureSpider
 
-    session = CaptureSession(evidence, captures, on_update)
+    session = CaptureSession(evidence, captures, on_update, requested_mode=mode)
     if session.queue_captures:
         scrapy = ScrapySettings()
         scrapy.setmodule("crawlers.settings", priority="project")
         scrapy.setdict(scrapy_settings(evidence.settings), priority="cmdline")
+        if session.needs_browser:
+            scrapy.setdict(browser_settings(evidence.settings, session.start_egress()),
+                           priority="cmdline")
         scrapy.set("SAKSI_CONFIGURED", True, priority="cmdline")
         # Saksi reports failures itself, one line each; Scrapy's own log stays quiet.
         scrapy.set("LOG_LEVEL", "ERROR", priority="cmdline")

@@ -41,6 +41,8 @@ def saksi_env(data_dir: Path, site: FixtureServer, **extra: str) -> dict[str, st
         "SAKSI_LIMITS__MAX_RESPONSE_BYTES": str(2 * 1024 * 1024),
         "SAKSI_COLLECTOR__NAME": "penyidik-uji",
         "SAKSI_COLLECTOR__ORGANISATION": "Bawaslu Uji",
+        # Static-mode tests by default; browser tests ask for --mode browser or auto.
+        "SAKSI_CAPTURE__DEFAULT_MODE": "static",
         "XDG_CONFIG_HOME": str(data_dir.parent / "xdg"),
     })
     env.update(extra)

@@ -45,12 +45,75 @@ class CaptureSpider(scrapy.Spider):
         group = 2 * self.session.settings.limits.concurrent_requests
         for first in range(0, len(queue), group):
             for active in self.session.lease(queue[first:first + group]):
+                if active.capture.mode == "browser":
+                    yield self._browser_request(active)
+                    continue
                 yield scrapy.Request(
                     active.url, callback=self.parse, errback=self.failed, dont_filter=True,
                     # A cookie jar of its own: one capture's cookies never reach another.
                     meta={CAPTURE_META: active.capture.id, "dont_retry": True,
                           "cookiejar": active.capture.id},
                 )
+
+    def _browser_request(self, active: Any) -> scrapy.Request:
+        """A capture for Chromium: its own context (no cookies or storage shared with
+        another capture), recorder attached before navigation, page kept for `browse`."""
+        from crawlers.browser.launch import context_options
+
+        capture_id = active.capture.id
+        settings = self.session.settings
+        seconds = settings.limits.max_capture_seconds
+
+        async def init_page(page: Any, request: scrapy.Request) -> None:
+            from crawlers.browser.capture import attach_recorder
+
+            await attach_recorder(self.session, capture_id, page)
+
+        return scrapy.Request(
+            active.url, callback=self.parse_page, errback=self.page_failed,
+            dont_filter=True,
+            meta={CAPTURE_META: capture_id, "dont_retry": True, "dont_redirect": True,
+                  "playwright": True, "playwright_context": capture_id,
+                  "playwright_context_kwargs": context_options(settings.browser,
+                                                               settings.network),
+                  "playwright_include_page": True,
+                  "playwright_page_init_callback": init_page,
+                  "playwright_page_goto_kwargs": {"wait_until": "commit",
+                                                  "timeout": seconds * 1000}},
+        )
+
+    async def parse_page(self, response: scrapy.http.Response) -> Any:
+        from crawlers.browser.capture import browse
+
+        capture_id = response.meta[CAPTURE_META]
+        page = response.meta["playwright_page"]
+        error = None
+        try:
+            await browse(self.session, capture_id, page, response.status)
+        except Exception as exc:  # noqa: BLE001 - the capture fails, what was recorded stays
+            error = one_line(str(exc) or type(exc).__name__)
+        finally:
+            await _close_context(page)
+        yield {"type": "capture_done", "session": self.session, "capture_id": capture_id,
+               "error": error}
+
+    async def page_failed(self, failure: Failure) -> Any:
+        from crawlers.browser.capture import finish_page_info
+
+        request = failure.request
+        capture_id = request.meta.get(CAPTURE_META)
+        page = request.meta.get("playwright_page")
+        active = self.session.active.get(capture_id)
+        error = one_line(str(failure.value) or type(failure.value).__name__)
+        if active is not None and active.recorder is not None:
+            refused = self.session.refusal_of(request.url)
+            if refused:
+                error = f"refused {request.url}: {refused}"
+            finish_page_info(active, None)
+        if page is not None:
+            await _close_context(page)
+        yield {"type": "capture_done", "session": self.session, "capture_id": capture_id,
+               "error": error}
 
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Any:
         yield {"type": "capture_done", "session": self.session,
@@ -75,6 +138,13 @@ class CaptureSpider(scrapy.Spider):
         self.session.interrupt_unfinished(reason)
         if getattr(self.session, "standalone", False):
             self.session.close()
+
+
+async def _close_context(page: Any) -> None:
+    try:
+        await page.context.close()
+    except Exception:  # noqa: BLE001 - the browser may be gone already
+        pass
 
 
 def _standalone_session(urls: str | None, case: str | None,
