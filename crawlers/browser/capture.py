@@ -52,6 +52,7 @@ async def browse(session: Any, capture_id: str, page: Any, status: int | None) -
     behaviour = await scroll_and_play(page, recorder, budget, browser.max_scroll_height,
                                       browser.network_quiet_ms, steps)
     await take_artifacts(page, active.work_dir, result, behaviour.get("page_height", 0))
+    await recorder.collect_certificates()
     finish_page_info(active, status, steps, behaviour)
 
 

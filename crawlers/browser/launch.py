@@ -33,8 +33,9 @@ BASE_ARGS = [
     # Cross-site frames stay in the page's renderer, so the page's DevTools session
     # sees (and records) their traffic too.
     "--disable-site-isolation-trials",
+    # No automatic https:// tries of http:// links: the link is fetched as given.
     "--disable-features=IsolateOrigins,site-per-process,DnsOverHttps,MediaRouter,"
-    "OptimizationHints,Translate",
+    "OptimizationHints,Translate,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
 ]
 
 

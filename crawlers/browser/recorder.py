@@ -4,8 +4,11 @@ Written here because no library records browser traffic to evidence grade: Playw
 `response.body()` holds whole bodies in memory, HAR files keep bodies as base64 text and
 drop the raw header lines, and Browsertrix re-fetches some payloads outside the page.
 Here each body is streamed to a spool file as Chromium receives it
-(`Network.streamResourceContent`, then `Network.dataReceived` chunks), hashed on the way,
-within the capture's byte budget. Nothing is fetched a second time.
+(`Network.streamResourceContent`, asked for as each request starts, then
+`Network.dataReceived` chunks), hashed on the way, within the capture's byte budget.
+A small response can arrive whole before streaming takes hold (often on a fast
+network); its body is then taken from Chromium's own buffer (at most 16 MiB a resource)
+and the record says so. Nothing is fetched a second time.
 
 What the browser changed is said in the record, never hidden:
 - bodies arrive decoded: `Content-Encoding`, `Transfer-Encoding` and `Content-Length`
@@ -75,6 +78,7 @@ class _Hop:
     spool: SpoolWriter | None = None
     held: list[bytes] = field(default_factory=list)  # data that came before the head
     body_bytes: int = 0
+    reported_bytes: int = 0  # what Chromium says it received (dataReceived.dataLength)
     truncated: str | None = None
     error: str | None = None
     streaming: str = "asked"  # asked | on | unavailable
@@ -94,7 +98,7 @@ class PageRequest:
     mime_type: str | None
     bytes: int
     protocol: str | None
-    outcome: str  # recorded | failed | blocked | unfinished
+    outcome: str  # recorded | failed | blocked | unfinished | internal
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -152,8 +156,18 @@ class BrowserRecorder:
             return  # data:, blob: and the like never cross the network
         rid = event["requestId"]
         previous = self._hops.pop(rid, None)
-        if previous is not None and event.get("redirectResponse"):
-            previous.response = event["redirectResponse"]
+        redirect = event.get("redirectResponse")
+        if previous is not None and redirect and _header(redirect.get("headers", {}),
+                                                         "non-authoritative-reason"):
+            # Made up inside Chromium (HSTS, upgrades): nothing crossed the network.
+            previous.done = True
+            self.inflight = max(0, self.inflight - 1)
+            self.requests.append(PageRequest(
+                previous.url, previous.method, previous.resource_type, redirect.get("status"),
+                None, 0, None, "internal", "browser-internal redirect ("
+                + str(_header(redirect["headers"], "non-authoritative-reason")) + ")"))
+        elif previous is not None and redirect:
+            previous.response = redirect
             self._open_spool(previous)
             previous.notes.append("redirect body not exposed by the browser")
             self._finish(previous)
@@ -190,24 +204,44 @@ class BrowserRecorder:
             if data:
                 self._body(hop, base64.b64decode(data), first=True)
         if hop.finish_waiting and not hop.done:
-            if hop.streaming == "unavailable" and hop.response is not None:
-                await self._whole_body(rid, hop)
-            self._waiting.pop(rid, None)
-            if not hop.done:
-                self._finish(hop)
+            await self._complete(rid, hop)
+
+    async def _complete(self, rid: str, hop: _Hop) -> None:
+        """Finish a hop whose loading ended; if the stream missed bytes Chromium says it
+        received, take the body Chromium kept instead, and say so in the record."""
+        if hop.response is not None and not hop.truncated and (
+                hop.streaming == "unavailable" or hop.reported_bytes > hop.body_bytes):
+            await self._whole_body(rid, hop)
+        if hop.reported_bytes > hop.body_bytes and not hop.truncated:
+            hop.truncated = "unspecified"  # bytes the browser got but could not hand over
+        self._waiting.pop(rid, None)
+        if not hop.done:
+            self._finish(hop)
 
     async def _whole_body(self, rid: str, hop: _Hop) -> None:
-        """Fallback when streaming could not start: the body Chromium kept (bounded by
-        its resource buffer), said so in the record."""
+        """The body Chromium kept (bounded by its resource buffer), replacing what the
+        stream delivered, which was less."""
         try:
             reply = await self._session.send("Network.getResponseBody", {"requestId": rid})
         except Exception:  # noqa: BLE001 - no body kept (e.g. a 204 or a redirect)
+            if hop.reported_bytes > hop.body_bytes:
+                hop.notes.append(f"the browser received {hop.reported_bytes} body bytes; "
+                                 f"{hop.body_bytes} could be recorded")
             return
         body = reply.get("body") or ""
         data = base64.b64decode(body) if reply.get("base64Encoded") else body.encode()
-        if data:
-            hop.notes.append("body taken whole from the browser after loading")
-            self._body(hop, data)
+        if len(data) <= hop.body_bytes or hop.done:
+            return
+        if hop.spool is not None and hop.body_bytes:
+            self.budget.used_bytes -= hop.body_bytes
+            hop.spool.close()
+            hop.spool.path.unlink(missing_ok=True)
+            hop.spool, hop.body_bytes = None, 0
+        hop.notes.append("body taken whole from the browser after loading "
+                         "(streaming did not deliver it)")
+        if hop.spool is None:
+            self._open_spool(hop)
+        self._write_body(hop, data)
 
     def _request_extra(self, event: dict[str, Any]) -> None:
         hop = self._hops.get(event["requestId"])
@@ -234,17 +268,24 @@ class BrowserRecorder:
     def _data_received(self, event: dict[str, Any]) -> None:
         hop = self._hops.get(event["requestId"])
         self.last_activity = time.monotonic()
+        if hop is None:
+            return
+        hop.reported_bytes += event.get("dataLength", 0)
         data = event.get("data")
-        if hop is not None and data:
+        if data:
             self._body(hop, base64.b64decode(data))
 
     def _loading_finished(self, event: dict[str, Any]) -> None:
         hop = self._hops.pop(event["requestId"], None)
         if hop is None:
             return
+        rid = event["requestId"]
         if hop.streaming == "asked":
             hop.finish_waiting = True  # `_stream` finishes it once Chromium answered
-            self._waiting[event["requestId"]] = hop
+            self._waiting[rid] = hop
+        elif hop.streaming == "unavailable" or hop.reported_bytes > hop.body_bytes:
+            self._waiting[rid] = hop
+            self._spawn(self._complete(rid, hop))
         else:
             self._finish(hop)
 
@@ -415,6 +456,23 @@ class BrowserRecorder:
 
     # ---- end of the capture -------------------------------------------------------
 
+    async def collect_certificates(self) -> None:
+        """The certificate chain each https origin presented, as Chromium kept it."""
+        chains: dict[str, list[str]] = {}
+        for ex in self.exchanges:
+            parts = urlsplit(ex.url)
+            if ex.tls is None or parts.scheme != "https":
+                continue
+            origin = f"https://{parts.netloc}"
+            if origin not in chains:
+                try:
+                    reply = await self._session.send("Network.getCertificate",
+                                                     {"origin": origin})
+                    chains[origin] = [_pem(der) for der in reply.get("tableNames", [])]
+                except Exception:  # noqa: BLE001 - the page is gone: details only
+                    chains[origin] = []
+            ex.tls.chain_pem = chains[origin]
+
     def close(self) -> None:
         """Stop recording; requests still open are kept as far as they got."""
         self.closed = True
@@ -493,6 +551,11 @@ def _tls(details: dict[str, Any] | None, alpn: str | None) -> TlsInfo | None:
             "checked_by": "Chromium (test roots trusted through SAKSI_EXTRA_CA when set)",
         },
     )
+
+
+def _pem(der_base64: str) -> str:
+    body = "\n".join(der_base64[i:i + 64] for i in range(0, len(der_base64), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
 
 
 def _epoch(value: Any) -> str | None:
