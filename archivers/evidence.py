@@ -20,7 +20,8 @@ from .sealing import SealContext
 
 def software_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for dist in ("saksi", "scrapy", "twisted", "warcio", "isal", "sqlalchemy"):
+    for dist in ("saksi", "scrapy", "twisted", "warcio", "isal", "sqlalchemy", "playwright",
+                 "scrapy-playwright"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -271,7 +271,7 @@ def _warcinfo_fields(run: CaptureRun, ctx: SealContext) -> list[tuple[str, str]]
         ("python", platform.python_version()),
     ]
     fields += [(name, version) for name, version in sorted(ctx.software.items())
-               if name != "saksi"]
+               if name not in ("saksi", "python")]
     fields += [
         ("operator", ctx.collector),
         ("organisation", ctx.organisation),

@@ -47,8 +47,9 @@ def run_demo() -> int:
         evidence = Evidence.open(settings)
         try:
             recover_interrupted(evidence)
-            captures = register_captures(evidence, urls, "DEMO", "demo capture", "static")
-            results = run_capture_crawl(evidence, captures)
+            mode = settings.capture.default_mode
+            captures = register_captures(evidence, urls, "DEMO", "demo capture", mode)
+            results = run_capture_crawl(evidence, captures, mode=mode)
         finally:
             evidence.close()
     finally:

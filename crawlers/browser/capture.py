@@ -36,7 +36,13 @@ async def attach_recorder(session: Any, capture_id: str, page: Any) -> None:
                                session.refusal_of)
     await recorder.attach(page)
     active.recorder = recorder
-    active.page = PageResult(info={"requested_url": active.url, "started_at": iso(utcnow())})
+    browser = page.context.browser
+    active.page = PageResult(info={
+        "requested_url": active.url, "started_at": iso(utcnow()),
+        "browser": {"name": browser.browser_type.name if browser else "chromium",
+                    "version": browser.version if browser else None},
+        "viewport": page.viewport_size,
+    })
 
 
 async def browse(session: Any, capture_id: str, page: Any, status: int | None) -> None:
@@ -51,6 +57,10 @@ async def browse(session: Any, capture_id: str, page: Any, status: int | None) -
     await settle(page, recorder, budget, browser.network_quiet_ms, steps)
     behaviour = await scroll_and_play(page, recorder, budget, browser.max_scroll_height,
                                       browser.network_quiet_ms, steps)
+    try:
+        result.info["browser"]["user_agent"] = await page.evaluate("() => navigator.userAgent")
+    except Exception:  # noqa: BLE001 - the page is gone; the request records still say it
+        pass
     await take_artifacts(page, active.work_dir, result, behaviour.get("page_height", 0))
     await recorder.collect_certificates()
     finish_page_info(active, status, steps, behaviour)
