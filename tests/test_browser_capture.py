@@ -27,6 +27,7 @@ from tests.fixtures.social_site import (
     CSS,
     EMBED_DATA_TEXT,
     ENDLESS_TEXT,
+    SHARES_TEXT,
     TITLE,
     TRACKER_SCRIPT_URL,
     SocialSite,
@@ -122,6 +123,16 @@ def test_every_exchange_the_post_made_is_a_response_record(captured, social):
     for i in (1, 2, 3):
         block = responses(captured, post, lazy_image_url(i))[0][1]
         assert body_of(block) == social.sent_body(f"/img/lazy-{i}.png")
+
+
+def test_a_workers_fetch_is_recorded_and_says_how(captured):
+    post = captured["post"]
+    stats = responses(captured, post, "https://social.example.id/api/stats/7")
+    assert stats and b'"shares": 321' in body_of(stats[0][1])
+    manifest = json.loads(stored(captured, post, "manifest"))
+    notes = [ex["notes"] for ex in manifest["exchanges"] if ex["url"].endswith("/api/stats/7")]
+    assert any("worker" in n for n in notes[0])
+    assert SHARES_TEXT in stored(captured, post, "dom").decode()
 
 
 def test_ranged_video_is_recorded_with_its_range_request(captured):

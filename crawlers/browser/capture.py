@@ -62,6 +62,7 @@ async def browse(session: Any, capture_id: str, page: Any, status: int | None) -
     except Exception:  # noqa: BLE001 - the page is gone; the request records still say it
         pass
     await take_artifacts(page, active.work_dir, result, behaviour.get("page_height", 0))
+    await recorder.record_other_targets()
     await recorder.collect_certificates()
     finish_page_info(active, status, steps, behaviour)
 

@@ -61,6 +61,8 @@ async def _network_quiet(recorder: BrowserRecorder, budget: CaptureBudget, quiet
         if recorder.inflight == 0 and idle >= quiet:
             steps.append("network quiet")
             return
+        if idle >= quiet:
+            recorder.reassign_finished_elsewhere()
         await asyncio.sleep(min(0.05, max(budget.remaining(), 0)))
     budget.note("time: the network never went quiet (limits.max_capture_seconds)")
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -123,6 +124,8 @@ class BrowserRecorder:
         self._session: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.main_frame: str | None = None
+        self._seen: Counter[tuple[str, str]] = Counter()  # (method, url) the CDP session saw
+        self._finished_elsewhere: list[Any] = []  # Playwright's finished requests
         self.inflight = 0
         self.last_activity = time.monotonic()
         self.closed = False
@@ -138,6 +141,11 @@ class BrowserRecorder:
         session.on("Network.dataReceived", self._data_received)
         session.on("Network.loadingFinished", self._loading_finished)
         session.on("Network.loadingFailed", self._loading_failed)
+        # Workers are targets of their own: the page's session does not see their
+        # requests, Playwright's context does. Those are recorded at the end (see
+        # `record_other_targets`).
+        page.context.on("requestfinished", lambda request: self._finished_elsewhere.append(
+            (request, time.monotonic())))
         # Bodies stream to disk; Chromium's own buffer only bridges the moment before
         # streaming starts for each request.
         await session.send("Network.enable", {"maxTotalBufferSize": 64 * 1024 * 1024,
@@ -173,6 +181,7 @@ class BrowserRecorder:
             self._finish(previous)
         elif previous is not None:
             self._finish(previous)
+        self._seen[(request.get("method", "GET"), url)] += 1
         post = request.get("postData")
         if self.main_frame is None and event.get("type") == "Document":
             self.main_frame = event.get("frameId")
@@ -455,6 +464,69 @@ class BrowserRecorder:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
 
     # ---- end of the capture -------------------------------------------------------
+
+    def reassign_finished_elsewhere(self, min_age: float = 1.0) -> None:
+        """A worker's script is requested on the page's session but answered on the
+        worker's: Playwright saw it finish, the page's session never will. Such requests
+        stop counting as in flight and are recorded by `record_other_targets`."""
+        now = time.monotonic()
+        finished = Counter((r.method, r.url) for r, at in self._finished_elsewhere
+                           if now - at >= min_age)
+        for rid, hop in list(self._hops.items()):
+            key = (hop.method, hop.url)
+            if hop.response is None and finished[key] > 0:
+                finished[key] -= 1
+                del self._hops[rid]
+                hop.done = True
+                self._seen[key] -= 1
+                self.inflight = max(0, self.inflight - 1)
+
+    async def record_other_targets(self) -> None:
+        """Record the finished requests the page's DevTools session never saw (dedicated
+        workers' fetches), from Playwright: head rebuilt, body read whole after loading,
+        which the record says."""
+        self.reassign_finished_elsewhere(0.0)
+        unseen = Counter(self._seen)
+        for request, _ in list(self._finished_elsewhere):
+            key = (request.method, request.url)
+            if unseen[key] > 0:
+                unseen[key] -= 1
+                continue
+            if urlsplit(request.url).scheme not in ("http", "https") or self.closed:
+                continue
+            try:
+                await self._record_from_playwright(request)
+            except Exception as exc:  # noqa: BLE001 - gone with its worker: listed instead
+                self.requests.append(PageRequest(
+                    request.url, request.method, request.resource_type, None, None, 0, None,
+                    "failed", "could not be read from the browser: "
+                    + " ".join(str(exc).split())[:200]))
+
+    async def _record_from_playwright(self, request: Any) -> None:
+        response = await request.response()
+        if response is None:
+            return
+        sent = await request.all_headers()
+        received = {}
+        for item in await response.headers_array():
+            name = item["name"]
+            received[name] = (received[name] + "\n" + item["value"]) if name in received \
+                else item["value"]
+        details = await response.security_details()
+        hop = _Hop(url=request.url, method=request.method, sent_at=utcnow(),
+                   resource_type=request.resource_type.capitalize(), frame_id="",
+                   headers=sent, post_data=request.post_data_buffer or b"", sent_headers=sent,
+                   raw_headers=received, streaming="on")
+        hop.response = {"status": response.status, "statusText": response.status_text,
+                        "headers": received, "mimeType": received.get("content-type"),
+                        "securityDetails": details and {**details, "cipher": ""}}
+        hop.notes.append("recorded through Playwright after loading: a worker's request, "
+                         "not seen by the page's DevTools session; body read whole; "
+                         "protocol not reported")
+        self._open_spool(hop)
+        self._write_body(hop, await response.body())
+        self.inflight += 1  # balanced by _finish
+        self._finish(hop)
 
     async def collect_certificates(self) -> None:
         """The certificate chain each https origin presented, as Chromium kept it."""
