@@ -280,3 +280,49 @@ def test_a_refused_page_fails_with_one_line_and_nothing_is_fetched(social, tmp_p
     assert capture["status"] == "failed" and "private address" in capture["error"]
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
+
+
+def test_tls_details_and_certificate_chain_are_kept(captured):
+    post = captured["post"]
+    pem = stored(captured, post, "certificate").decode()
+    assert pem.count("BEGIN CERTIFICATE") >= 1
+    meta = [b for h, b in records(captured, post) if h["WARC-Type"] == ["metadata"]
+            and h["WARC-Target-URI"] == [post["final_url"]]][0]
+    tls = [ex["tls"] for ex in json.loads(meta)["exchanges"] if ex["tls"]][0]
+    assert tls["version"] == "TLSv1.3" and tls["cipher"]
+    cert = tls["certificate"]  # trustme's certificates have no common names: SAN only
+    assert "social.example.id" in cert["san"] and cert["valid_from"] < cert["valid_to"]
+    assert "issuer" in cert and "subject" in cert
+
+
+def test_get_copies_screenshots_dom_text_and_wacz(captured, tmp_path):
+    post = captured["post"]
+    run = run_saksi(captured["env"], "get", post["id"], "--out", str(tmp_path / "out"))
+    assert run.code == 0, run.stderr
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"screenshot.png", "screenshot-viewport.png", "dom.html", "text.txt",
+            "page-info.json", f"saksi-{post['id']}.wacz"} <= names
+
+
+def test_the_byte_budget_cuts_responses_but_the_capture_is_sealed(social, tmp_path):
+    env = social_env(tmp_path / "data", social, SAKSI_LIMITS__MAX_CAPTURE_BYTES="8000")
+    run = run_saksi(env, "capture", social.post_url(9), "--mode", "browser", "--json")
+    assert run.code == 0, run.stderr
+    capture = run.json_lines()[0]
+    assert capture["status"] == "captured" and capture["truncated"] == "length"
+    data = tmp_path / "data"
+    info = json.loads((data / artifact(capture, "page-info")["key"]).read_text())
+    assert any("limits.max_capture_bytes" in hit for hit in info["budget_hit"])
+    cut = [h for h, _ in warc_records(data / artifact(capture, "warc")["key"])
+           if h.get("WARC-Truncated") == ["length"]]
+    assert cut
+    assert (data / artifact(capture, "screenshot")["key"]).stat().st_size > 0
+
+
+def test_the_browser_is_restarted_between_captures(social, tmp_path):
+    env = social_env(tmp_path / "data", social, SAKSI_BROWSER__RECYCLE_AFTER="1",
+                     SAKSI_BROWSER__CONCURRENCY="1")
+    run = run_saksi(env, "capture", *[social.post_url(n) for n in (21, 22, 23)],
+                    "--mode", "browser", "--json", timeout=180)
+    assert run.code == 0, run.stderr
+    assert [c["status"] for c in run.captures()] == ["captured"] * 3
