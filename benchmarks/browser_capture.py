@@ -367,6 +367,9 @@ class ProgressSampler(threading.Thread):
     def cpu_seen_s(self) -> float:
         return sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
 
+    def drivers(self) -> int:
+        return sum(1 for kind, _, _ in self.seen.values() if kind == "driver")
+
     def browsers_launched(self) -> int:
         """Chromium main processes: a browser-kind process whose parent is the driver
         (Debian's wrapper script execs into Chromium, keeping the pid)."""
@@ -417,6 +420,7 @@ class Run:
     python_peak_mib: float = 0.0
     browser_peak_mib: float = 0.0  # driver + Chromium
     browsers: int = 0
+    drivers: int = 0  # Playwright node drivers started
     lines: list[dict[str, Any]] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
@@ -492,7 +496,8 @@ def run_sampled(tool: str, cmd: list[str], work: Path, timeout: float, concurren
               python_peak_mib=max((s.python_kib for s in sampler.samples), default=0) / 1024,
               browser_peak_mib=max((s.driver_kib + s.browser_kib for s in sampler.samples),
                                    default=0) / 1024,
-              browsers=sampler.browsers_launched(), other_cpu_s=max(0.0, other),
+              browsers=sampler.browsers_launched(), drivers=sampler.drivers(),
+              other_cpu_s=max(0.0, other),
               span=(started_epoch, ended_epoch))
     with open(out, encoding="utf-8") as lines:
         for line in lines:
@@ -623,7 +628,8 @@ def speed_table(posts: int, runs: list[Run]) -> str:
         output = f"{m.output_mib:.1f}" if m.output_mib else "none"
         rows.append(f"| {m.tool} | {r.concurrency} | {m.pages_ok} of {posts} | {m.wall_s:.1f} "
                     f"| {r.per_minute:.1f} | {m.cpu_s:.1f} | {m.tree_rss_mib:.0f} "
-                    f"| {r.python_peak_mib:.0f} | {r.browser_peak_mib:.0f} | {m.processes} "
+                    f"| {r.python_peak_mib:.0f} | {r.browser_peak_mib:.0f} "
+                    f"| {m.processes} ({r.drivers} node) "
                     f"| {median(r.work_s)} | {output} | {m.server_cpu_s:.1f} "
                     f"| {r.other_cpu_s:.1f} |")
     rows.append("")
@@ -717,7 +723,8 @@ def memory_table(runs: list[Run], long: int) -> str:
     rows.append("- the first window includes start-up (Python imports, the first Chromium "
                 "launch); windows are cut at the moment the capture's JSON line arrived. "
                 "Saksi restarts Chromium every `browser.recycle_after` (50) captures, so its "
-                "two windows are two different browsers; bare Playwright keeps one.")
+                "two windows are two different browsers"
+                + ("; bare Playwright keeps one." if len(runs) > 1 else "."))
     rows.append("- tree RSS sums VmRSS over every process, so pages shared between Chromium's "
                 "processes (the binary, fonts, shared memory) count once per process.")
     return "\n".join(rows) + "\n"

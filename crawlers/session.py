@@ -159,6 +159,8 @@ class CaptureSession:
         self.stopping: str | None = None
         self.connections: set[asyncio.StreamWriter] = set()  # exchanges in flight
         self.egress: Any = None  # the browser's egress proxy, started when needed
+        self.last_browser: Any = None  # to number the browser processes of this run
+        self.browser_launches = 0
         self.robots = ("consulted (network.obey_robots_txt = true)" if net.obey_robots_txt
                        else "not consulted (URLs requested explicitly)")
 

@@ -325,4 +325,8 @@ def test_the_browser_is_restarted_between_captures(social, tmp_path):
     run = run_saksi(env, "capture", *[social.post_url(n) for n in (21, 22, 23)],
                     "--mode", "browser", "--json", timeout=180)
     assert run.code == 0, run.stderr
-    assert [c["status"] for c in run.captures()] == ["captured"] * 3
+    captures = run.captures()
+    assert [c["status"] for c in captures] == ["captured"] * 3
+    instances = [json.loads((tmp_path / "data" / artifact(c, "page-info")["key"]).read_text())
+                 ["browser"]["instance"] for c in captures]
+    assert instances == [1, 2, 3]

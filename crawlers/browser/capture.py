@@ -37,10 +37,16 @@ async def attach_recorder(session: Any, capture_id: str, page: Any) -> None:
     await recorder.attach(page)
     active.recorder = recorder
     browser = page.context.browser
+    if browser is not session.last_browser:
+        session.last_browser = browser
+        session.browser_launches += 1
     active.page = PageResult(info={
         "requested_url": active.url, "started_at": iso(utcnow()),
         "browser": {"name": browser.browser_type.name if browser else "chromium",
-                    "version": browser.version if browser else None},
+                    "version": browser.version if browser else None,
+                    # which browser process of this run (restarted every
+                    # browser.recycle_after captures)
+                    "instance": session.browser_launches},
         "viewport": page.viewport_size,
     })
 

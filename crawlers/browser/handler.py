@@ -9,6 +9,7 @@ guarantee in a mixed (`auto`) crawl. The browser is restarted after
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from scrapy import Request
@@ -36,8 +37,11 @@ class BrowserOrWireHandler(ScrapyPlaywrightDownloadHandler):
 
     async def _create_browser_context(self, name: str, context_kwargs: dict | None,
                                       spider: Any = None) -> Any:
-        if self.contexts_made >= self.recycle_after and not self.context_wrappers \
-                and hasattr(self, "browser"):
+        if self.contexts_made >= self.recycle_after and hasattr(self, "browser"):
+            # Called under scrapy-playwright's context launch lock: no new context
+            # starts meanwhile, so the open ones drain, then the browser restarts.
+            while self.context_wrappers:
+                await asyncio.sleep(0.05)
             await self._recycle_browser()
         self.contexts_made += 1
         return await super()._create_browser_context(name, context_kwargs, spider)
