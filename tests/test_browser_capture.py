@@ -330,3 +330,57 @@ def test_the_browser_is_restarted_between_captures(social, tmp_path):
     instances = [json.loads((tmp_path / "data" / artifact(c, "page-info")["key"]).read_text())
                  ["browser"]["instance"] for c in captures]
     assert instances == [1, 2, 3]
+
+
+@pytest.fixture()
+def h2_site(tmp_path):
+    """A Node.js HTTP/2-only server (node comes with the set-up's npm)."""
+    import shutil
+
+    import trustme
+
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.fail("node is missing: run make setup (it installs npm and node)")
+    ca = trustme.CA()
+    leaf = ca.issue_cert("h2.example.id")
+    key, chain = tmp_path / "key.pem", tmp_path / "chain.pem"
+    key.write_bytes(leaf.private_key_pem.bytes())
+    chain.write_bytes(b"".join(b.bytes() for b in leaf.cert_chain_pems) + ca.cert_pem.bytes())
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    script = Path(__file__).parent / "fixtures" / "h2_server.js"
+    proc = subprocess.Popen([node, str(script), str(key), str(chain)], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        port = int(proc.stdout.readline())
+        yield port, str(tmp_path / "ca.pem")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_http2_exchanges_say_h2_and_are_written_as_http11_lines(h2_site, tmp_path):
+    port, ca = h2_site
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAKSI_")}
+    env.update({"SAKSI_DATA_DIR": str(tmp_path / "data"),
+                "SAKSI_ALLOW_ADDRESSES": "127.0.0.1/32", "SAKSI_EXTRA_CA": ca,
+                "SAKSI_HOST_MAP": f"h2.example.id=127.0.0.1:{port}",
+                "SAKSI_LIMITS__MAX_CAPTURE_SECONDS": "10",
+                "XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    run = run_saksi(env, "capture", "https://h2.example.id/", "--mode", "browser", "--json")
+    assert run.code == 0, run.stderr
+    capture = run.json_lines()[0]
+    recs = warc_records(tmp_path / "data" / artifact(capture, "warc")["key"])
+    page = [(h, b) for h, b in recs if h["WARC-Type"] == ["response"]
+            and h["WARC-Target-URI"] == ["https://h2.example.id/"]][0]
+    assert page[0]["WARC-Protocol"] == ["h2", "tls/1.3"]
+    head = page[1].split(b"\r\n\r\n", 1)[0]
+    assert head.startswith(b"HTTP/1.1 200")
+    assert head.count(b"\r\nset-cookie: ") == 2  # repeated headers stay repeated
+    data = [b for h, b in recs if h["WARC-Type"] == ["response"]
+            and h["WARC-Target-URI"] == ["https://h2.example.id/data.json"]][0]
+    assert b"x-orig-content-encoding: gzip" in data.lower()
+    assert body_of(data) == b'{"pesan":"Disiarkan lewat HTTP/2"}'
+    manifest = json.loads((tmp_path / "data" / artifact(capture, "manifest")["key"]).read_text())
+    assert any("h2 headers written as HTTP/1.1 lines" in n
+               for ex in manifest["exchanges"] for n in ex["notes"])
