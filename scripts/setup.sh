@@ -10,6 +10,7 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v wget >/dev/null 2>&1 || need_apt+=(wget)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 "$PY" -c "import ensurepip, venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -52,4 +53,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --force-reinstall --no-deps brotlipy
   fi
   touch "$stamp"
+fi
+
+# The browser: Debian's chromium (above); where apt could not provide one, Playwright's own.
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+  echo "setup: no Debian chromium; trying 'playwright install chromium'" >&2
+  .venv/bin/python -m playwright install chromium >&2 || \
+    echo "setup: no browser available: browser capture will fail (static mode works)" >&2
 fi
