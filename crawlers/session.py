@@ -130,6 +130,7 @@ class ActiveCapture:
     exchanges: list[Exchange] = field(default_factory=list)
     counter: int = 0
     recorder: Any = None  # browser mode: crawlers.browser.recorder.BrowserRecorder
+    task: Any = None  # browser mode: the asyncio task working on the page
     page: Any = None  # browser mode: crawlers.browser.page_work.PageResult
 
 
@@ -266,6 +267,9 @@ class CaptureSession:
         self.stopping = reason
         for writer in list(self.connections):
             writer.transport.abort()
+        for active in list(self.active.values()):
+            if active.task is not None:
+                active.task.cancel()  # the page's waits end now; its context is closed
         self.pool.close()
 
     def complete(self, capture_id: str, error: str | None = None) -> None:

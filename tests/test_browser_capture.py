@@ -384,3 +384,29 @@ def test_http2_exchanges_say_h2_and_are_written_as_http11_lines(h2_site, tmp_pat
     manifest = json.loads((tmp_path / "data" / artifact(capture, "manifest")["key"]).read_text())
     assert any("h2 headers written as HTTP/1.1 lines" in n
                for ex in manifest["exchanges"] for n in ex["notes"])
+
+
+def test_ctrl_c_stops_a_browser_capture_at_once_and_quarantines_it(social, tmp_path):
+    import signal
+    import time
+
+    data = tmp_path / "data"
+    env = social_env(data, social, SAKSI_LIMITS__MAX_CAPTURE_SECONDS="120")
+    before = len(social.requests("/endless"))
+    proc = subprocess.Popen([str(BIN / "saksi"), "capture", social.endless_url(), "--mode",
+                             "browser", "--json"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while len(social.requests("/endless")) == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the page is loading (it never finishes)
+    asked = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - asked < 30  # not the 120 s budget
+    assert proc.returncode == 1 and "Traceback" not in err
+    capture = json.loads(out.splitlines()[0])
+    assert capture["status"] == "failed" and "interrupted" in capture["error"]
+    assert capture["artifacts"] == []
+    assert (data / "quarantine" / capture["id"]).is_dir()
+    assert not (data / "captures" / capture["id"]).exists()

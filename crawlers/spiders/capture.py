@@ -7,6 +7,7 @@ Run by `saksi capture`, or directly: `scrapy crawl capture -a urls=URL1,URL2
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -88,8 +89,13 @@ class CaptureSpider(scrapy.Spider):
         capture_id = response.meta[CAPTURE_META]
         page = response.meta["playwright_page"]
         error = None
+        active = self.session.active.get(capture_id)
+        if active is not None:
+            active.task = asyncio.current_task()  # so a stop request can cut the page short
         try:
             await browse(self.session, capture_id, page, response.status)
+        except asyncio.CancelledError:
+            error = f"interrupted ({self.session.stopping or 'stopped'})"
         except Exception as exc:  # noqa: BLE001 - the capture fails, what was recorded stays
             error = one_line(str(exc) or type(exc).__name__)
         finally:
