@@ -131,6 +131,7 @@ class ActiveCapture:
     counter: int = 0
     recorder: Any = None  # browser mode: crawlers.browser.recorder.BrowserRecorder
     task: Any = None  # browser mode: the asyncio task working on the page
+    attach_error: str | None = None  # browser mode: why the recorder could not attach
     page: Any = None  # browser mode: crawlers.browser.page_work.PageResult
 
 

@@ -55,7 +55,8 @@ async def browse(session: Any, capture_id: str, page: Any, status: int | None) -
     """After navigation committed: behaviours, then artifacts (even when out of time)."""
     active = session.active.get(capture_id)
     if active is None or active.recorder is None:
-        raise RuntimeError("the browser recorder could not attach to the page")
+        why = f": {active.attach_error}" if active is not None and active.attach_error else ""
+        raise RuntimeError("the browser recorder could not attach to the page" + why)
     browser = session.settings.browser
     recorder, result = active.recorder, active.page
     budget = recorder.budget

@@ -28,7 +28,19 @@ class BrowserOrWireHandler(ScrapyPlaywrightDownloadHandler):
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> BrowserOrWireHandler:
-        return cls(crawler)
+        """One instance for http and https: one browser, one concurrency limit (Scrapy
+        would otherwise build a handler, and so a browser, per scheme)."""
+        shared = getattr(crawler, "_saksi_browser_handler", None)
+        if shared is None:
+            shared = cls(crawler)
+            crawler._saksi_browser_handler = shared
+        return shared
+
+    async def close(self) -> None:
+        if getattr(self, "_closed", False):
+            return  # registered for two schemes: closed once
+        self._closed = True
+        await super().close()
 
     async def download_request(self, request: Request) -> Response:
         if request.meta.get("playwright"):

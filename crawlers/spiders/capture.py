@@ -68,7 +68,13 @@ class CaptureSpider(scrapy.Spider):
         async def init_page(page: Any, request: scrapy.Request) -> None:
             from crawlers.browser.capture import attach_recorder
 
-            await attach_recorder(self.session, capture_id, page)
+            try:
+                await attach_recorder(self.session, capture_id, page)
+            except Exception as exc:  # scrapy-playwright would only log it: keep the reason
+                active = self.session.active.get(capture_id)
+                if active is not None:
+                    active.attach_error = one_line(str(exc) or type(exc).__name__)
+                raise
 
         return scrapy.Request(
             active.url, callback=self.parse_page, errback=self.page_failed,
