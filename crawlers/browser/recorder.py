@@ -28,17 +28,26 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archivers.exchange import Exchange, TlsInfo
+from archivers.exchange import Exchange
 from storage.records import utcnow
 
 from ..wire import SpoolWriter
+from .heads import (
+    header,
+    header_pairs,
+    pem,
+    request_head,
+    response_head,
+    tls_info,
+    wall,
+    warc_protocol,
+)
 
-DECODED_HEADERS = (b"content-encoding", b"transfer-encoding", b"content-length")
 REFUSED_MARK = "x-saksi-refused"  # set by the egress proxy on its own refusals
 
 
@@ -165,7 +174,7 @@ class BrowserRecorder:
         rid = event["requestId"]
         previous = self._hops.pop(rid, None)
         redirect = event.get("redirectResponse")
-        if previous is not None and redirect and _header(redirect.get("headers", {}),
+        if previous is not None and redirect and header(redirect.get("headers", {}),
                                                          "non-authoritative-reason"):
             # Made up inside Chromium (HSTS, upgrades): nothing crossed the network.
             previous.done = True
@@ -173,7 +182,7 @@ class BrowserRecorder:
             self.requests.append(PageRequest(
                 previous.url, previous.method, previous.resource_type, redirect.get("status"),
                 None, 0, None, "internal", "browser-internal redirect ("
-                + str(_header(redirect["headers"], "non-authoritative-reason")) + ")"))
+                + str(header(redirect["headers"], "non-authoritative-reason")) + ")"))
         elif previous is not None and redirect:
             previous.response = redirect
             self._open_spool(previous)
@@ -186,7 +195,7 @@ class BrowserRecorder:
         if self.main_frame is None and event.get("type") == "Document":
             self.main_frame = event.get("frameId")
         self._hops[rid] = _Hop(
-            url=url, method=request.get("method", "GET"), sent_at=_wall(event),
+            url=url, method=request.get("method", "GET"), sent_at=wall(event),
             resource_type=event.get("type", "Other"), frame_id=event.get("frameId", ""),
             headers=request.get("headers", {}),
             post_data=post.encode("utf-8") if isinstance(post, str) else b"",
@@ -270,7 +279,7 @@ class BrowserRecorder:
             return
         hop.response = event["response"]
         self.last_activity = time.monotonic()
-        if _header(hop.response.get("headers", {}), REFUSED_MARK) is not None:
+        if header(hop.response.get("headers", {}), REFUSED_MARK) is not None:
             return  # the egress proxy's own refusal: not the site's answer
         self._open_spool(hop)
 
@@ -364,7 +373,7 @@ class BrowserRecorder:
         self.inflight = max(0, self.inflight - 1)
         self.last_activity = time.monotonic()
         response = hop.response or {}
-        refused = _header(response.get("headers", {}), REFUSED_MARK)
+        refused = header(response.get("headers", {}), REFUSED_MARK)
         if refused is not None or (hop.error and hop.spool is None):
             reason = refused or self.refusal_of(hop.url) or hop.error
             outcome = "blocked" if refused or self.refusal_of(hop.url) else "failed"
@@ -396,8 +405,8 @@ class BrowserRecorder:
         assert spool is not None
         parts = urlsplit(hop.url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        protocol = _warc_protocol(response.get("protocol"))
-        tls = _tls(response.get("securityDetails"), response.get("protocol"))
+        protocol = warc_protocol(response.get("protocol"))
+        tls = tls_info(response.get("securityDetails"), response.get("protocol"))
         notes = list(hop.notes)
         if protocol != "http/1.1":
             notes.append(f"{protocol} headers written as HTTP/1.1 lines")
@@ -417,51 +426,19 @@ class BrowserRecorder:
             response_bytes=spool.bytes, head_length=spool.bytes - hop.body_bytes,
             status=status, reason=response.get("statusText") or "",
             http_version="HTTP/1.1",
-            headers=_header_pairs(hop.raw_headers or response.get("headers", {})),
+            headers=header_pairs(hop.raw_headers or response.get("headers", {})),
             block_sha256=spool.block.hexdigest(), payload_sha256=spool.payload.hexdigest(),
             truncated=hop.truncated, notes=notes + [f"resource type: {hop.resource_type}"],
         )
 
     def _response_head(self, hop: _Hop) -> bytes:
-        """The head as Chromium received it, with decoded-body headers renamed."""
-        response = hop.response or {}
-        if hop.raw_head and response.get("protocol", "").startswith("http/1"):
-            lines = hop.raw_head.split("\r\n")
-            status_line, header_lines = lines[0], [x for x in lines[1:] if x]
-            pairs = [(n.strip(), v.strip()) for n, _, v in
-                     (line.partition(":") for line in header_lines)]
-        else:
-            status = response.get("status", 0)
-            status_line = f"HTTP/1.1 {status} {response.get('statusText') or ''}".rstrip()
-            pairs = [(n, v) for n, v in _header_pairs(hop.raw_headers
-                                                     or response.get("headers", {}))]
-            pairs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in pairs]
-        encoded = _is_encoded(pairs)
-        renamed, decoded = [], []
-        for name, value in pairs:
-            if encoded and name.lower().encode() in DECODED_HEADERS:
-                renamed.append((f"X-Orig-{name}", value))
-                decoded.append(f"{name}: {value}")
-            else:
-                renamed.append((name, value))
-        if decoded:
-            hop.notes.append("body as decoded by the browser; original "
-                             + ", ".join(decoded) + " kept as X-Orig- headers")
-        text = status_line + "\r\n" + "".join(f"{n}: {v}\r\n" for n, v in renamed) + "\r\n"
-        return text.encode("utf-8", "surrogateescape")
+        head, note = response_head(hop.response or {}, hop.raw_head, hop.raw_headers)
+        if note:
+            hop.notes.append(note)
+        return head
 
     def _request_head(self, hop: _Hop) -> bytes:
-        parts = urlsplit(hop.url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        headers = hop.sent_headers or hop.headers
-        lines = [f"{hop.method} {target} HTTP/1.1"]
-        if not any(name.lower() in ("host", ":authority") for name in headers):
-            lines.append(f"Host: {parts.netloc}")
-        for name, value in headers.items():
-            if name.startswith(":"):
-                continue  # HTTP/2 pseudo-headers: said by the request line and Host
-            lines += [f"{name}: {v}" for v in str(value).split("\n")]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+        return request_head(hop.method, hop.url, hop.sent_headers or hop.headers)
 
     # ---- end of the capture -------------------------------------------------------
 
@@ -540,7 +517,7 @@ class BrowserRecorder:
                 try:
                     reply = await self._session.send("Network.getCertificate",
                                                      {"origin": origin})
-                    chains[origin] = [_pem(der) for der in reply.get("tableNames", [])]
+                    chains[origin] = [pem(der) for der in reply.get("tableNames", [])]
                 except Exception:  # noqa: BLE001 - the page is gone: details only
                     chains[origin] = []
             ex.tls.chain_pem = chains[origin]
@@ -569,68 +546,3 @@ class BrowserRecorder:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-
-def _wall(event: dict[str, Any]) -> datetime:
-    wall = event.get("wallTime")
-    return datetime.fromtimestamp(wall, UTC) if wall else utcnow()
-
-
-def _header(headers: dict[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
-
-
-def _header_pairs(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    """CDP joins repeated headers with newlines; split them back into repeats."""
-    return [(name.encode("latin-1", "replace"), v.encode("latin-1", "replace"))
-            for name, value in headers.items() for v in str(value).split("\n")]
-
-
-def _is_encoded(pairs: list[tuple[str, str]]) -> bool:
-    for name, value in pairs:
-        low = name.lower()
-        if low == "content-encoding" and value.strip().lower() not in ("", "identity"):
-            return True
-        if low == "transfer-encoding" and "chunked" in value.lower():
-            return True
-    return False
-
-
-def _warc_protocol(protocol: str | None) -> str:
-    if not protocol:
-        return "http/1.1"
-    return {"h2": "h2", "h3": "h3", "http/2.0": "h2", "http/1.0": "http/1.0"}.get(
-        protocol.lower(), protocol.lower())
-
-
-def _tls(details: dict[str, Any] | None, alpn: str | None) -> TlsInfo | None:
-    if not details:
-        return None
-    version = str(details.get("protocol", "")).replace("TLS ", "TLSv")
-    cipher = details.get("cipher", "")
-    if details.get("keyExchangeGroup"):
-        cipher = f"{cipher} ({details['keyExchangeGroup']})"
-    return TlsInfo(
-        version=version, cipher=cipher, alpn=alpn, chain_pem=[], verified=True,
-        details={
-            "subject": details.get("subjectName"), "issuer": details.get("issuer"),
-            "valid_from": _epoch(details.get("validFrom")),
-            "valid_to": _epoch(details.get("validTo")),
-            "san": details.get("sanList"), "key_exchange": details.get("keyExchange"),
-            "certificate_transparency": details.get("certificateTransparencyCompliance"),
-            "checked_by": "Chromium (test roots trusted through SAKSI_EXTRA_CA when set)",
-        },
-    )
-
-
-def _pem(der_base64: str) -> str:
-    body = "\n".join(der_base64[i:i + 64] for i in range(0, len(der_base64), 64))
-    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
-
-
-def _epoch(value: Any) -> str | None:
-    if value is None:
-        return None
-    return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
