@@ -46,7 +46,8 @@ def social_env(data_dir: Path, site: SocialSite, **extra: str) -> dict[str, str]
         "SAKSI_ALLOW_ADDRESSES": "127.0.0.1/32",
         "SAKSI_EXTRA_CA": site.ca_pem_path,
         "SAKSI_HOST_MAP": site.host_map(),
-        "SAKSI_LIMITS__MAX_CAPTURE_SECONDS": "10",
+        # room for a slow CI machine; the endless page is the only one that uses it all
+        "SAKSI_LIMITS__MAX_CAPTURE_SECONDS": "20",
         "SAKSI_COLLECTOR__NAME": "penyidik-uji",
         "XDG_CONFIG_HOME": str(data_dir.parent / "xdg"),
     })
