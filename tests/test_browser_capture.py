@@ -338,23 +338,18 @@ def h2_site(tmp_path):
     """A Node.js HTTP/2-only server (node comes with the set-up's npm)."""
     import shutil
 
-    import trustme
+    from tests.fixtures.tls import write_test_pki
 
     node = shutil.which("node") or shutil.which("nodejs")
     if node is None:
         pytest.fail("node is missing: run make setup (it installs npm and node)")
-    ca = trustme.CA()
-    leaf = ca.issue_cert("h2.example.id")
-    key, chain = tmp_path / "key.pem", tmp_path / "chain.pem"
-    key.write_bytes(leaf.private_key_pem.bytes())
-    chain.write_bytes(b"".join(b.bytes() for b in leaf.cert_chain_pems) + ca.cert_pem.bytes())
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    ca, key, chain = write_test_pki(str(tmp_path), ["h2.example.id"])
     script = Path(__file__).parent / "fixtures" / "h2_server.js"
     proc = subprocess.Popen([node, str(script), str(key), str(chain)], stdout=subprocess.PIPE,
                             text=True)
     try:
         port = int(proc.stdout.readline())
-        yield port, str(tmp_path / "ca.pem")
+        yield port, ca
     finally:
         proc.kill()
         proc.wait()

@@ -41,6 +41,15 @@ def _replayed_frame(root, ready_text: str):
     return text, images, frames
 
 
+def _prepare_without_the_site(env: dict[str, str], tmp_path, capture_id: str):
+    env.pop("SAKSI_EXTRA_CA")  # the site and its test CA are gone
+    evidence = Evidence.open(load_settings(environ=env, cwd=tmp_path))
+    try:
+        return prepare(evidence.store, evidence.catalog.get_capture(capture_id))
+    finally:
+        evidence.close()
+
+
 def test_browser_capture_replays_with_its_xhr_text_and_images(tmp_path):
     from tests.fixtures.social_site import CAPTION, SocialSite
     from tests.test_browser_capture import social_env
@@ -50,13 +59,7 @@ def test_browser_capture_replays_with_its_xhr_text_and_images(tmp_path):
         run = run_saksi(env, "capture", site.post_url(), "--mode", "browser", "--json")
         capture = run.json_lines()[0]
         assert capture["status"] == "captured", run.stderr
-    env.pop("SAKSI_EXTRA_CA")  # the site and its test CA are gone
-    settings = load_settings(environ=env, cwd=tmp_path)
-    evidence = Evidence.open(settings)
-    try:
-        root = prepare(evidence.store, evidence.catalog.get_capture(capture["id"]))
-    finally:
-        evidence.close()
+    root = _prepare_without_the_site(env, tmp_path, capture["id"])
     text, images, frames = _replayed_frame(root, CAPTION)
     assert CAPTION in text, frames  # rendered by the page's script from the archived XHR
     assert images >= 1, frames  # the avatar, from the archive
@@ -70,13 +73,7 @@ def test_wacz_replays_in_chromium_after_the_site_is_gone(tmp_path):
         capture = run.json_lines()[0]
         assert capture["status"] == "captured", run.stderr
     # the fixture site is shut down now: only the archive can answer
-    env.pop("SAKSI_EXTRA_CA")  # the site and its test CA are gone
-    settings = load_settings(environ=env, cwd=tmp_path)
-    evidence = Evidence.open(settings)
-    try:
-        root = prepare(evidence.store, evidence.catalog.get_capture(capture["id"]))
-    finally:
-        evidence.close()
+    root = _prepare_without_the_site(env, tmp_path, capture["id"])
     text, _, frames = _replayed_frame(root, "Senin pagi")
     assert "Pemerintah kota meresmikan taman baru" in text, frames
 
