@@ -534,13 +534,6 @@ class BrowserRecorder:
         self._hops.clear()
         self._waiting.clear()
 
-    async def detach(self) -> None:
-        if self._session is not None:
-            try:
-                await self._session.detach()
-            except Exception:  # noqa: BLE001 - the page may be gone already
-                pass
-
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
