@@ -406,3 +406,14 @@ def test_ctrl_c_stops_a_browser_capture_at_once_and_quarantines_it(social, tmp_p
     assert capture["artifacts"] == []
     assert (data / "quarantine" / capture["id"]).is_dir()
     assert not (data / "captures" / capture["id"]).exists()
+
+
+def test_scrolling_stops_at_the_height_limit_and_says_so(social, tmp_path):
+    env = social_env(tmp_path / "data", social, SAKSI_BROWSER__MAX_SCROLL_HEIGHT="2000")
+    run = run_saksi(env, "capture", social.post_url(61), "--mode", "browser", "--json")
+    capture = run.json_lines()[0]
+    assert capture["status"] == "captured", run.stderr
+    info = json.loads((tmp_path / "data" / artifact(capture, "page-info")["key"]).read_text())
+    assert any("browser.max_scroll_height" in hit for hit in info["budget_hit"])
+    assert info["behaviour"]["scrolled_to"] <= 2000
+    assert not any("lazy-" in r["url"] for r in info["resources"])  # never scrolled to them

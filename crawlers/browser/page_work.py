@@ -85,9 +85,9 @@ async def scroll_and_play(page: Any, recorder: BrowserRecorder, budget: CaptureB
             await page.evaluate(f"() => window.scrollTo(0, {position})")
             await page.wait_for_timeout(SCROLL_STEP_PAUSE_MS)
         done["scrolled_to"] = position
-        if position >= max_height:
-            budget.note(f"height: stopped scrolling at {max_height}px "
-                        "(browser.max_scroll_height)")
+        if done["page_height"] > max_height:
+            budget.note(f"height: stopped scrolling at {max_height}px of "
+                        f"{done['page_height']}px (browser.max_scroll_height)")
         steps.append(f"scrolled to {position}px")
         await _network_quiet(recorder, budget, quiet_ms / 1000, steps)
         await page.evaluate("() => window.scrollTo(0, 0)")
