@@ -29,24 +29,33 @@ def site() -> Iterator[FixtureServer]:
         yield server
 
 
-def saksi_env(data_dir: Path, site: FixtureServer, **extra: str) -> dict[str, str]:
+def loopback_env(data_dir: Path, ca_pem: str, host_map: str, **extra: str) -> dict[str, str]:
+    """The environment of a `saksi` run against loopback fixtures: a fresh data dir and
+    config home, loopback allowed explicitly, the fixtures' hosts and test CA."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAKSI_")}
     env.update({
         "SAKSI_DATA_DIR": str(data_dir),
         "SAKSI_ALLOW_ADDRESSES": "127.0.0.1/32",
-        "SAKSI_EXTRA_CA": site.ca_pem_path,
-        "SAKSI_HOST_MAP": f"news.example.id=127.0.0.1:{site.https_port},"
-                          f"hoax.example.id=127.0.0.1:{site.http_port}",
-        "SAKSI_LIMITS__MAX_CAPTURE_SECONDS": "4",
-        "SAKSI_LIMITS__MAX_RESPONSE_BYTES": str(2 * 1024 * 1024),
+        "SAKSI_EXTRA_CA": ca_pem,
+        "SAKSI_HOST_MAP": host_map,
         "SAKSI_COLLECTOR__NAME": "penyidik-uji",
-        "SAKSI_COLLECTOR__ORGANISATION": "Bawaslu Uji",
-        # Static-mode tests by default; browser tests ask for --mode browser or auto.
-        "SAKSI_CAPTURE__DEFAULT_MODE": "static",
         "XDG_CONFIG_HOME": str(data_dir.parent / "xdg"),
     })
     env.update(extra)
     return env
+
+
+def saksi_env(data_dir: Path, site: FixtureServer, **extra: str) -> dict[str, str]:
+    defaults = {
+        "SAKSI_LIMITS__MAX_CAPTURE_SECONDS": "4",
+        "SAKSI_LIMITS__MAX_RESPONSE_BYTES": str(2 * 1024 * 1024),
+        "SAKSI_COLLECTOR__ORGANISATION": "Bawaslu Uji",
+        # Static-mode tests by default; browser tests ask for --mode browser or auto.
+        "SAKSI_CAPTURE__DEFAULT_MODE": "static",
+    }
+    host_map = (f"news.example.id=127.0.0.1:{site.https_port},"
+                f"hoax.example.id=127.0.0.1:{site.http_port}")
+    return loopback_env(data_dir, site.ca_pem_path, host_map, **{**defaults, **extra})
 
 
 @dataclass

@@ -9,7 +9,6 @@ own log of what it was asked.
 from __future__ import annotations
 
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import artifact, run_saksi, warc_records
+from tests.conftest import artifact, loopback_env, run_saksi, warc_records
 from tests.fixtures.social_site import (
     APP_JS,
     BLOCKED_IMAGE_URL,
@@ -39,20 +38,10 @@ BIN = Path(sys.executable).parent
 
 
 def social_env(data_dir: Path, site: SocialSite, **extra: str) -> dict[str, str]:
-    """No SAKSI_CAPTURE__DEFAULT_MODE: the default (auto) is what is tested."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAKSI_")}
-    env.update({
-        "SAKSI_DATA_DIR": str(data_dir),
-        "SAKSI_ALLOW_ADDRESSES": "127.0.0.1/32",
-        "SAKSI_EXTRA_CA": site.ca_pem_path,
-        "SAKSI_HOST_MAP": site.host_map(),
-        # room for a slow CI machine; the endless page is the only one that uses it all
-        "SAKSI_LIMITS__MAX_CAPTURE_SECONDS": "20",
-        "SAKSI_COLLECTOR__NAME": "penyidik-uji",
-        "XDG_CONFIG_HOME": str(data_dir.parent / "xdg"),
-    })
-    env.update(extra)
-    return env
+    """No SAKSI_CAPTURE__DEFAULT_MODE: the default (auto) is what is tested. The budget
+    leaves room for a slow CI machine; only the endless page uses it all."""
+    return loopback_env(data_dir, site.ca_pem_path, site.host_map(),
+                        **{"SAKSI_LIMITS__MAX_CAPTURE_SECONDS": "20", **extra})
 
 
 @pytest.fixture(scope="module")
@@ -357,12 +346,8 @@ def h2_site(tmp_path):
 
 def test_http2_exchanges_say_h2_and_are_written_as_http11_lines(h2_site, tmp_path):
     port, ca = h2_site
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAKSI_")}
-    env.update({"SAKSI_DATA_DIR": str(tmp_path / "data"),
-                "SAKSI_ALLOW_ADDRESSES": "127.0.0.1/32", "SAKSI_EXTRA_CA": ca,
-                "SAKSI_HOST_MAP": f"h2.example.id=127.0.0.1:{port}",
-                "SAKSI_LIMITS__MAX_CAPTURE_SECONDS": "10",
-                "XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    env = loopback_env(tmp_path / "data", ca, f"h2.example.id=127.0.0.1:{port}",
+                       SAKSI_LIMITS__MAX_CAPTURE_SECONDS="10")
     run = run_saksi(env, "capture", "https://h2.example.id/", "--mode", "browser", "--json")
     assert run.code == 0, run.stderr
     capture = run.json_lines()[0]
