@@ -11,11 +11,10 @@ segments and the catalog, so a removed, edited or reordered event is named.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from storage.catalog import Catalog, EventDraft
-from storage.objects import LocalObjectStore
 from storage.records import GENESIS_HASH, CustodyEvent
 
 SEGMENT_PREFIX = "custody/segments/"
@@ -35,9 +34,10 @@ class CustodyFault:
 
 
 class CustodyLog:
-    def __init__(self, catalog: Catalog, store: LocalObjectStore):
+    def __init__(self, catalog: Catalog, store):
         self.catalog = catalog
         self.store = store
+        self.on_segment: Callable[[], None] | None = None  # S3: upload new segments
 
     def record(self, drafts: Iterable[EventDraft]) -> list[CustodyEvent]:
         """Record events in a transaction of their own."""
@@ -55,7 +55,9 @@ class CustodyLog:
             data = b"".join(ev.line() for ev in events)
             stored = self.store.put_named(key, data)
             self.catalog.record_segment(conn, events[0].seq, events[-1].seq, key, stored.sha256)
-            return key
+        if self.on_segment is not None:
+            self.on_segment()
+        return key
 
     # ---- reading and checking ------------------------------------------------
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from config import Settings
 from storage.catalog import Catalog
 from storage.objects import LocalObjectStore
+from storage.s3 import S3ObjectStore, SpoolStore
 
 from .custody import CustodyLog
 from .sealing import SealContext
@@ -32,16 +33,35 @@ def software_versions() -> dict[str, str]:
 @dataclass
 class Evidence:
     settings: Settings
-    store: LocalObjectStore
+    store: LocalObjectStore | S3ObjectStore
     catalog: Catalog
     custody: CustodyLog
 
     @classmethod
     def open(cls, settings: Settings) -> Evidence:
         data_dir = Path(settings.data_dir)
-        store = LocalObjectStore(data_dir)
         catalog = Catalog.in_data_dir(data_dir)
-        return cls(settings, store, catalog, CustodyLog(catalog, store))
+        store: LocalObjectStore | S3ObjectStore
+        if settings.storage.backend == "s3":
+            store = S3ObjectStore(settings.storage, SpoolStore(data_dir / "spool"), catalog)
+        else:
+            store = LocalObjectStore(data_dir)
+        evidence = cls(settings, store, catalog, CustodyLog(catalog, store))
+        if isinstance(store, S3ObjectStore):
+            evidence.custody.on_segment = evidence._publish_segments
+        return evidence
+
+    @property
+    def uploads(self) -> bool:
+        """Whether sealed objects wait in a spool for upload (the S3 backend)."""
+        return isinstance(self.store, S3ObjectStore)
+
+    def _publish_segments(self) -> None:
+        """Take new custody segments to the bucket now if it answers; `saksi sync` (or the
+        next flush) takes whatever could not go."""
+        from .publish import Publisher
+
+        Publisher(self).publish_segments()
 
     @property
     def actor(self) -> str:
@@ -82,4 +102,6 @@ class Evidence:
         )
 
     def close(self) -> None:
+        if isinstance(self.store, S3ObjectStore):
+            self.store.close()
         self.catalog.close()

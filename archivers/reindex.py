@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from storage.catalog import Catalog
+from storage.objects import StorageError, StoredObject
 from storage.records import FAILED, Artifact, Capture, parse_iso
 
 from .custody import CustodyLog
@@ -20,6 +21,10 @@ from .custody import CustodyLog
 
 def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, int]:
     """Returns (captures, custody events) in the rebuilt catalog."""
+    spool = getattr(store, "spool", None)
+    if spool is not None and spool.waiting():
+        raise StorageError(f"{len(spool.waiting())} object(s) still wait in the local spool "
+                           f"{spool.root}: run 'saksi sync' before 'saksi reindex'")
     events, segment_rows = custody.load_from_store()
     captures: dict[str, Capture] = {}
     cases: dict[str, dict] = {}
@@ -53,18 +58,43 @@ def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, in
             cases[capture.case] = {"id": capture.case, "title": "",
                                    "created_by": capture.requested_by,
                                    "created_at": capture.requested_at}
+    versions = _versions(store, events) if spool is not None else []
+    holds = {ev.subject: (ev.details.get("status") == "on", ev.details.get("reason", ""),
+                          ev.actor, ev.at)
+             for ev in events if ev.action == "legal_hold.changed"}
     target = data_dir / "catalog.sqlite"
     building = data_dir / "catalog.rebuild.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{building}{suffix}").unlink(missing_ok=True)
     fresh = Catalog(f"sqlite:///{building.resolve()}")
     fresh.load_rebuilt(sorted(captures.values(), key=lambda c: c.id), list(cases.values()),
-                       events, segment_rows)
+                       events, segment_rows, versions, holds)
     fresh.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     os.replace(building, target)
     return len(captures), len(events)
+
+
+def _versions(store, events: list) -> list[StoredObject]:
+    """The version Saksi wrote at each key: as its `object.stored` events recorded it, else
+    (manifests, custody segments) the oldest version, since Saksi writes each key once."""
+    found: dict[str, StoredObject] = {}
+    for ev in events:
+        d = ev.details
+        if ev.action == "object.stored" and d.get("version_id"):
+            found[d["key"]] = StoredObject(
+                d["key"], ev.subject, int(d.get("bytes") or 0), d["version_id"],
+                retain_until=parse_iso(d.get("retain_until")),
+                legal_hold=bool(d.get("legal_hold")))
+    for prefix in ("captures/", "custody/"):
+        for key, infos in store.versions(prefix).items():
+            first = next((v for v in infos if not v.delete_marker), None)
+            if key not in found and first is not None:
+                with store.open_verified(key) as reader:
+                    reader.drain()
+                found[key] = StoredObject(key, reader.sha256, reader.bytes, first.version_id)
+    return list(found.values())
 
 
 def _capture_from_manifest(manifest: dict) -> Capture:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from config import Settings
 from storage.catalog import EventDraft
-from storage.records import FAILED, Capture
+from storage.records import FAILED, PENDING_UPLOAD, Capture
 
 from .evidence import Evidence
 from .sealing import CaptureRun, SealContext, SealedCapture, seal_capture
@@ -144,7 +144,9 @@ def seal_group(evidence: Evidence, context: SealContext, runs: list[CaptureRun]
                 except (DigestMismatch, OSError) as exc:
                     results.append(fail_run(evidence, run, f"could not seal: {one_line(exc)}"))
         for item in sealed:
-            item.resolve(batch)
+            item.resolve(batch, local=not evidence.uploads)
+            if evidence.uploads:
+                item.capture.storage_state = PENDING_UPLOAD  # until published below
         with evidence.catalog.write() as conn:
             evidence.catalog.finish_captures(conn, [item.capture for item in sealed])
             evidence.catalog.append_events(
@@ -156,7 +158,22 @@ def seal_group(evidence: Evidence, context: SealContext, runs: list[CaptureRun]
                           for item in sealed]
     for run in runs:
         clear_work(evidence, run)
+    if evidence.uploads:
+        publish_sealed(evidence, [item.capture for item in sealed])
     return results + [item.capture for item in sealed]
+
+
+def publish_sealed(evidence: Evidence, captures: list[Capture]) -> None:
+    """Upload a sealed group; a failure leaves it pending in the spool, never lost."""
+    from .publish import Publisher
+
+    try:
+        Publisher(evidence).publish(captures)
+    except Exception as exc:  # the spool holds them: `saksi sync` finishes the job
+        drafts = [EventDraft(evidence.actor, "upload.pending", c.id,
+                             {"reason": one_line(exc)}) for c in captures]
+        with evidence.catalog.write() as conn:
+            evidence.catalog.append_events(conn, drafts)
 
 
 def fail_run(evidence: Evidence, run: CaptureRun, error: str) -> Capture:

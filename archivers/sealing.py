@@ -71,11 +71,14 @@ class SealedCapture:
     events: list[EventDraft]
     _pending: list[tuple[PendingObject, Artifact]] = field(default_factory=list)
 
-    def resolve(self, batch: DurableBatch) -> None:
-        """After commit: note which objects were new (for object.stored events)."""
+    def resolve(self, batch: DurableBatch, local: bool = True) -> None:
+        """After commit: note which objects were new (for object.stored events). Objects
+        bound for S3 get their events when uploaded, with their version ids."""
         for pending, artifact in self._pending:
             stored: StoredObject = batch.result(pending)
             artifact.key = stored.key
+            if not local:
+                continue
             self.events.insert(0, EventDraft(
                 actor=self.capture.requested_by or "saksi", action="object.stored",
                 subject=stored.sha256,

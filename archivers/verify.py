@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from storage.objects import ObjectMissingError
+from storage.objects import IntegrityError, ObjectMissingError
 from storage.records import Capture
 
 from .evidence import Evidence
@@ -60,8 +60,11 @@ def verify_capture(evidence: Evidence, capture: Capture, report: VerifyReport) -
                                        "SHA-256 differs from the one recorded when sealed"))
         manifest = json.loads(raw)
         manifest_artifacts = manifest.get("artifacts", [])
-    except ObjectMissingError:
-        report.faults.append(Fault(capture.id, f"manifest {manifest_key}", "missing from store"))
+    except ObjectMissingError as exc:
+        report.faults.append(Fault(capture.id, f"manifest {manifest_key}",
+                                   f"missing from store ({exc})"))
+    except IntegrityError as exc:
+        report.faults.append(Fault(capture.id, f"manifest {manifest_key}", str(exc)))
     except (ValueError, UnicodeDecodeError):
         report.faults.append(Fault(capture.id, f"manifest {manifest_key}", "not valid JSON"))
     listed = {(a["kind"], a["sha256"]) for a in manifest_artifacts}
@@ -77,8 +80,11 @@ def verify_capture(evidence: Evidence, capture: Capture, report: VerifyReport) -
                 if artifact.kind == "warc":
                     _check_warc(reader, capture.id, where, report)
                 reader.drain()
-        except ObjectMissingError:
-            report.faults.append(Fault(capture.id, where, "missing from store"))
+        except ObjectMissingError as exc:
+            report.faults.append(Fault(capture.id, where, f"missing from store ({exc})"))
+            continue
+        except IntegrityError as exc:
+            report.faults.append(Fault(capture.id, where, str(exc)))
             continue
         report.bytes += reader.bytes
         if reader.sha256 != artifact.sha256 or reader.bytes != artifact.bytes:
@@ -87,9 +93,12 @@ def verify_capture(evidence: Evidence, capture: Capture, report: VerifyReport) -
                 f"SHA-256 is {reader.sha256} ({reader.bytes} bytes), sealed as "
                 f"{artifact.sha256} ({artifact.bytes} bytes)"))
         elif artifact.kind == "wacz":
-            with store.open(artifact.key) as package:
+            with store.open_seekable(artifact.key) as package:
                 for problem in check_wacz(package):
                     report.faults.append(Fault(capture.id, where, problem))
+    for key in [manifest_key] + [a.key for a in capture.artifacts if a.kind != "manifest"]:
+        for version in store.foreign_versions(key):
+            report.faults.append(Fault(capture.id, key, f"{version}: not written by Saksi"))
 
 
 def check_wacz(package) -> list[str]:

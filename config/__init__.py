@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigError", "MODES", "Settings", "load_settings", "config_dir"]
+__all__ = ["BACKENDS", "ConfigError", "LOCK_MODES", "MODES", "Settings", "load_settings",
+           "config_dir"]
 
 MiB = 1024 * 1024
 MODES = ("auto", "browser", "static")
@@ -38,10 +39,28 @@ def _default_collector() -> str:
         return "unknown"
 
 
+BACKENDS = ("local", "s3")
+LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
+
+
 @dataclass
 class StorageSettings:
     data_dir: Path = Path("./saksi-data")
     backend: str = "local"
+    bucket: str = ""
+    prefix: str = ""
+    endpoint_url: str = ""
+    region: str = ""
+    profile: str = ""
+    lock_mode: str = "COMPLIANCE"
+    retention_days: int = 3650
+    legal_hold_by_default: bool = False
+    allow_unlocked: bool = False
+    multipart_threshold_mb: int = 16
+    part_size_mb: int = 8
+    upload_concurrency: int = 8
+    checksum_compat: bool = False
+    max_attempts: int = 5
 
 
 @dataclass
@@ -243,10 +262,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError("limits.max_redirects cannot be negative")
     if limits.concurrent_requests < 1:
         raise ConfigError("limits.concurrent_requests must be at least 1")
-    if settings.storage.backend != "local":
-        raise ConfigError(
-            f"storage.backend '{settings.storage.backend}' is not available; use 'local'"
-        )
+    _check_storage(settings.storage)
     if limits.max_capture_bytes <= 0:
         raise ConfigError("limits.max_capture_bytes must be positive")
     if settings.capture.default_mode not in MODES:
@@ -261,3 +277,28 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"network.proxy must look like http://host:port, not {proxy!r}")
     if settings.network.extra_ca and not Path(settings.network.extra_ca).is_file():
         raise ConfigError(f"network.extra_ca: no such file {settings.network.extra_ca}")
+
+
+def _check_storage(storage: StorageSettings) -> None:
+    if storage.backend not in BACKENDS:
+        raise ConfigError(f"storage.backend '{storage.backend}' is not available; use "
+                          + " or ".join(BACKENDS))
+    if storage.backend != "s3":
+        return
+    if len(storage.bucket) < 3:
+        raise ConfigError("storage.bucket must name the S3 bucket (3 characters or more) "
+                          "when storage.backend = \"s3\"")
+    if storage.lock_mode not in LOCK_MODES:
+        raise ConfigError("storage.lock_mode must be COMPLIANCE or GOVERNANCE")
+    if storage.retention_days < 1:
+        raise ConfigError("storage.retention_days must be at least 1")
+    if storage.part_size_mb < 5:
+        raise ConfigError("storage.part_size_mb must be at least 5 (S3's smallest part)")
+    if storage.multipart_threshold_mb < storage.part_size_mb:
+        raise ConfigError("storage.multipart_threshold_mb cannot be below storage.part_size_mb")
+    if storage.upload_concurrency < 1 or storage.max_attempts < 1:
+        raise ConfigError("storage.upload_concurrency and storage.max_attempts must be "
+                          "at least 1")
+    if storage.endpoint_url and not storage.endpoint_url.startswith(("http://", "https://")):
+        raise ConfigError(f"storage.endpoint_url must start with http:// or https://, not "
+                          f"{storage.endpoint_url!r}")

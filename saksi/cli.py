@@ -106,6 +106,11 @@ def capture(
             results = run_capture_crawl(evidence, captures, progress.update, mode)
     finally:
         evidence.close()
+    waiting = [r for r in results if r.storage_state == "pending_upload"]
+    if waiting:
+        err.print(f"warning: {len(waiting)} capture(s) sealed but not uploaded (the object "
+                  "store did not answer); they are safe in the local spool: run 'saksi sync'",
+                  markup=False)
     if any(result.status == "failed" for result in results):
         raise typer.Exit(EXIT_FAILED)
 
@@ -173,10 +178,12 @@ def show(
     evidence = _open()
     try:
         c = _find(evidence, capture_id)
+        hold = evidence.catalog.hold_of(c.id)
     finally:
         evidence.close()
     if as_json:
-        _print_json(c.to_json())
+        _print_json({**c.to_json(), "legal_hold": None if hold is None else {
+            "on": bool(hold.on), "reason": hold.reason, "changed_by": hold.changed_by}})
         return
     data = c.to_json()
     for key in ("id", "case", "status", "mode", "requested_url", "canonical_url", "final_url",
@@ -185,6 +192,9 @@ def show(
                 "manifest_sha256"):
         if data.get(key) not in (None, ""):
             out.print(f"[bold]{key:16}[/] {data[key]}", markup=True)
+    if hold is not None:
+        out.print(f"[bold]{'legal_hold':16}[/] {'on' if hold.on else 'off'} ({hold.reason}, "
+                  f"{hold.changed_by}, {hold.changed_at:%Y-%m-%d %H:%M})", markup=True)
     for a in c.artifacts:
         out.print(f"  {a.kind:12} {a.bytes:>12}  {a.sha256}  {a.key}", markup=False)
 
@@ -331,6 +341,192 @@ def reindex(
     else:
         out.print(f"catalog rebuilt from the store: {captures} capture(s), "
                   f"{events} custody event(s)")
+
+
+# ---- storage, sync, hold --------------------------------------------------------------
+
+storage_app = typer.Typer(no_args_is_help=True, help="The object store: S3 bucket policy, "
+                          "state and pending uploads.")
+hold_app = typer.Typer(no_args_is_help=True, help="Legal hold on a capture's objects.")
+app.add_typer(storage_app, name="storage")
+app.add_typer(hold_app, name="hold")
+
+
+@storage_app.command("init")
+def storage_init(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before applying "
+                                      "COMPLIANCE retention (it cannot be undone).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Create the bucket (versioning, Object Lock, default retention) or check and complete
+    an existing one."""
+    from storage.bucket import inspect, prepare
+
+    evidence = _open()
+    try:
+        if not evidence.uploads:
+            info = evidence.store.describe()
+            if as_json:
+                _print_json({"backend": "local", "root": info["root"], "ready": True})
+            else:
+                out.print(f"local store at {info['root']}: nothing to set up (write-once is "
+                          "enforced by Saksi)")
+            return
+        cfg = evidence.settings.storage
+        state = inspect(evidence.store)
+        if state.problems(cfg) and cfg.lock_mode == "COMPLIANCE" and not yes:
+            question = (f"Apply COMPLIANCE retention of {cfg.retention_days} days to bucket "
+                        f"{cfg.bucket}? Nobody, not even the account's root user, can shorten "
+                        "or remove it")
+            if not sys.stdin.isatty():
+                raise UsageProblem(f"COMPLIANCE retention on {cfg.bucket} cannot be undone: "
+                                   "run 'saksi storage init --yes' to confirm")
+            if not typer.confirm(question, default=False):
+                raise UsageProblem("nothing changed (COMPLIANCE retention not confirmed)")
+        result = prepare(evidence.store)
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json({"bucket": cfg.bucket, "done": result.done, "remaining": result.remaining,
+                     "state": result.state.to_json(), "ready": not result.remaining})
+    else:
+        for line in result.done:
+            out.print(f"[green]done[/]    {line}")
+        for line in result.remaining:
+            err.print(f"missing: {line}", markup=False)
+        if not result.remaining:
+            out.print(f"bucket {cfg.bucket} is ready: versioning on, Object Lock "
+                      f"{cfg.lock_mode} {cfg.retention_days} days by default")
+    if result.remaining:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@storage_app.command("status")
+def storage_status(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Backend, bucket settings, objects and bytes stored, uploads waiting."""
+    from storage.bucket import inspect
+
+    evidence = _open()
+    try:
+        info: dict[str, Any] = {k: v for k, v in evidence.store.describe().items()}
+        holds = evidence.catalog.holds()
+        info["legal_holds"] = sum(1 for on in holds.values() if on)
+        if evidence.uploads:
+            info["objects"], info["bytes"] = evidence.catalog.version_totals()
+            waiting, waiting_bytes = evidence.store.spool.totals()
+            info["pending_uploads"] = {
+                "objects": waiting, "bytes": waiting_bytes,
+                "captures": len(evidence.catalog.pending_upload_ids()),
+                "spool": str(evidence.store.spool.root)}
+            try:
+                state = inspect(evidence.store)
+                info["bucket_state"] = state.to_json()
+                info["problems"] = state.problems(evidence.settings.storage)
+            except Exception as exc:  # status still shows what is known locally
+                info["bucket_state"] = None
+                info["problems"] = [f"bucket not reachable: {' '.join(str(exc).split())}"]
+        else:
+            info["objects"], info["bytes"] = evidence.catalog.artifact_totals()
+            info["pending_uploads"] = {"objects": 0, "bytes": 0, "captures": 0}
+            info["problems"] = []
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json(info)
+        return
+    for key in ("backend", "bucket", "prefix", "endpoint_url", "root", "write_once",
+                "object_lock", "legal_hold_by_default", "objects", "bytes", "legal_holds"):
+        if key in info:
+            out.print(f"[bold]{key:22}[/] {info[key]}")
+    state = info.get("bucket_state")
+    if state:
+        out.print(f"[bold]{'versioning':22}[/] {state['versioning']}")
+        out.print(f"[bold]{'bucket object lock':22}[/] "
+                  f"{'on' if state['object_lock'] else 'OFF'} (default "
+                  f"{state['default_mode'] or 'none'} {state['default_days'] or 0} days)")
+        out.print(f"[bold]{'unfinished uploads':22}[/] {state['incomplete_uploads']}")
+    pending = info["pending_uploads"]
+    out.print(f"[bold]{'pending uploads':22}[/] {pending['objects']} object(s), "
+              f"{pending['bytes']} bytes, {pending['captures']} capture(s)")
+    for problem in info["problems"]:
+        err.print(f"problem: {problem}", markup=False)
+    if pending["objects"]:
+        err.print("run 'saksi sync' to upload what waits in the spool")
+
+
+@app.command()
+def sync(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Upload everything waiting in the local spool (safe to run again at any time)."""
+    from archivers.publish import Publisher
+
+    evidence = _open()
+    try:
+        if not evidence.uploads:
+            raise UsageProblem("storage.backend is 'local': nothing is ever waiting to upload")
+        report = Publisher(evidence).sync()
+        evidence.custody.flush()
+        waiting, _ = evidence.store.spool.totals()
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json({**report.to_json(), "still_waiting": waiting})
+    else:
+        out.print(f"uploaded {report.uploaded} object(s) ({report.bytes} bytes), "
+                  f"{report.reused} already there; {len(report.stored)} capture(s) now "
+                  f"stored; {report.segments} custody segment(s)")
+    for problem in report.errors:
+        err.print(f"error: {problem}", markup=False)
+    if report.errors or report.pending:
+        err.print(f"{waiting} object(s) still wait in the spool: run 'saksi sync' again")
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _change_hold(capture_id: str, on: bool, reason: str, as_json: bool) -> None:
+    from archivers.holds import change_hold
+
+    if not reason.strip():
+        raise UsageProblem("say why: --reason \"…\" is kept in the chain of custody")
+    evidence = _open()
+    try:
+        c = _find(evidence, capture_id)
+        change = change_hold(evidence, c, on, reason.strip())
+        evidence.custody.flush()
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json(change.to_json())
+    else:
+        out.print(f"legal hold {'ON' if on else 'OFF'} for capture {c.id} ({reason.strip()})")
+        for item in change.objects:
+            out.print(f"  {item['state']:10.60}  {item['key']}", markup=False)
+    for item in change.failed:
+        err.print(f"error: {item['key']}: {item['state']}", markup=False)
+    if change.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@hold_app.command("set")
+def hold_set(
+    capture_id: Annotated[str, typer.Argument(metavar="ID", help="Capture id.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the chain of custody).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Put a capture's objects under legal hold (no deletion, whatever the retention)."""
+    _change_hold(capture_id, True, reason, as_json)
+
+
+@hold_app.command("release")
+def hold_release(
+    capture_id: Annotated[str, typer.Argument(metavar="ID", help="Capture id.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the chain of custody).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Lift a capture's legal hold (objects shared with another held capture stay held)."""
+    _change_hold(capture_id, False, reason, as_json)
 
 
 # ---- replay --------------------------------------------------------------------------

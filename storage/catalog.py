@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Integer,
@@ -106,6 +107,28 @@ custody_segments = Table(
     Column("key", Text, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("written_at", DateTime(timezone=True), nullable=False),
+)
+
+# The S3 object version Saksi wrote at each key: every later read asks for exactly it.
+object_versions = Table(
+    "object_versions", metadata,
+    Column("key", String(1024), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("version_id", String(1024), nullable=False),
+    Column("retain_until", DateTime(timezone=True)),
+    Column("legal_hold", Boolean, nullable=False, default=False),
+    Column("stored_at", DateTime(timezone=True), nullable=False),
+)
+
+# The current legal hold of each capture that ever had one (the history is in custody).
+legal_holds = Table(
+    "legal_holds", metadata,
+    Column("capture_id", String(36), primary_key=True),
+    Column("on", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changed_by", String(200), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
 )
 
 # One row: the head of the custody chain, locked by each appender (FOR UPDATE on
@@ -331,11 +354,108 @@ class Catalog:
                      .where(custody_events.c.seq >= first, custody_events.c.seq <= last)
                      .values(segment_key=key))
 
+    # ---- object versions (S3) -------------------------------------------------
+
+    def version_of(self, key: str) -> str | None:
+        """The version Saksi recorded for a key, or None (not uploaded yet)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(object_versions.c.version_id)
+                                .where(object_versions.c.key == key)).scalar()
+
+    def recorded_versions(self, keys: list[str]) -> dict[str, Any]:
+        """Rows of object_versions for these keys (retain-until, legal hold)."""
+        out: dict[str, Any] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                for row in conn.execute(select(object_versions).where(
+                        object_versions.c.key.in_(keys[start:start + 500]))):
+                    out[row.key] = row
+        return out
+
+    def record_versions(self, conn: Connection, stored: list[Any]) -> None:
+        """Insert or refresh the version rows of uploaded objects (StoredObject)."""
+        now = utcnow()
+        for obj in stored:
+            values = {"sha256": obj.sha256, "bytes": obj.bytes, "version_id": obj.version_id,
+                      "retain_until": obj.retain_until, "legal_hold": obj.legal_hold,
+                      "stored_at": now}
+            changed = conn.execute(update(object_versions)
+                                   .where(object_versions.c.key == obj.key)
+                                   .values(**values)).rowcount
+            if not changed:
+                conn.execute(object_versions.insert().values(key=obj.key, **values))
+
+    def set_object_hold(self, conn: Connection, key: str, on: bool) -> None:
+        conn.execute(update(object_versions).where(object_versions.c.key == key)
+                     .values(legal_hold=on))
+
+    def version_totals(self) -> tuple[int, int]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(func.count(), func.coalesce(
+                func.sum(object_versions.c.bytes), 0))).one()
+        return int(row[0]), int(row[1])
+
+    def artifact_totals(self) -> tuple[int, int]:
+        """Distinct stored objects and their bytes, as the catalog knows them."""
+        inner = select(artifacts.c.key, func.max(artifacts.c.bytes).label("bytes")) \
+            .group_by(artifacts.c.key).subquery()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(func.count(), func.coalesce(
+                func.sum(inner.c.bytes), 0))).one()
+        return int(row[0]), int(row[1])
+
+    def set_storage_state(self, conn: Connection, capture_ids: list[str], state: str) -> None:
+        if capture_ids:
+            conn.execute(update(captures).where(captures.c.id.in_(capture_ids))
+                         .values(storage_state=state))
+
+    def pending_upload_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(captures.c.id)
+                                .where(captures.c.storage_state == "pending_upload")
+                                .order_by(captures.c.id)).all()
+        return [r.id for r in rows]
+
+    def captures_sharing(self, keys: list[str], other_than: str) -> dict[str, set[str]]:
+        """For each key, the other captures whose artifacts include it."""
+        out: dict[str, set[str]] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(artifacts.c.key, artifacts.c.capture_id).where(
+                artifacts.c.key.in_(keys), artifacts.c.capture_id != other_than)).all()
+        for row in rows:
+            out.setdefault(row.key, set()).add(row.capture_id)
+        return out
+
+    # ---- legal holds -----------------------------------------------------------
+
+    def hold_of(self, capture_id: str) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(select(legal_holds)
+                                .where(legal_holds.c.capture_id == capture_id)).first()
+
+    def holds(self, capture_ids: list[str] | None = None) -> dict[str, bool]:
+        query = select(legal_holds.c.capture_id, legal_holds.c.on)
+        if capture_ids is not None:
+            query = query.where(legal_holds.c.capture_id.in_(capture_ids))
+        with self.engine.connect() as conn:
+            return {r.capture_id: bool(r.on) for r in conn.execute(query)}
+
+    def set_hold(self, conn: Connection, capture_id: str, on: bool, reason: str,
+                 actor: str, at: datetime | None = None) -> None:
+        values = {"on": on, "reason": reason, "changed_by": actor,
+                  "changed_at": at or utcnow()}
+        changed = conn.execute(update(legal_holds).where(legal_holds.c.capture_id == capture_id)
+                               .values(**values)).rowcount
+        if not changed:
+            conn.execute(legal_holds.insert().values(capture_id=capture_id, **values))
+
     # ---- rebuilding ------------------------------------------------------------
 
     def load_rebuilt(self, capture_list: list[Capture], case_rows: list[dict[str, Any]],
                      events: list[CustodyEvent],
-                     segment_rows: list[tuple[int, int, str, str]]) -> None:
+                     segment_rows: list[tuple[int, int, str, str]],
+                     versions: list[Any] | None = None,
+                     holds: dict[str, tuple[bool, str, str, datetime]] | None = None) -> None:
         """Fill an empty catalog from what the store holds (used by reindex)."""
         with self.write() as conn:
             for row in case_rows:
@@ -351,6 +471,10 @@ class Catalog:
                              .values(seq=events[-1].seq, hash=events[-1].hash))
             for first, last, key, sha in segment_rows:
                 self.record_segment(conn, first, last, key, sha)
+            if versions:
+                self.record_versions(conn, versions)
+            for capture_id, (on, reason, actor, at) in (holds or {}).items():
+                self.set_hold(conn, capture_id, on, reason, actor, at)
 
 def _capture_row(capture: Capture) -> dict[str, Any]:
     return {

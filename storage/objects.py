@@ -27,6 +27,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,13 +51,20 @@ class IntegrityError(StorageError):
     """Bytes read back do not match the hash they were stored under."""
 
 
+class StorageUnavailable(StorageError):
+    """The object store could not be reached, or kept failing after retries."""
+
+
 @dataclass(frozen=True)
 class StoredObject:
     key: str
     sha256: str
     bytes: int
-    version_id: str | None = None
-    existed: bool = False
+    version_id: str | None = None  # S3: the version Saksi wrote; every read asks for it
+    existed: bool = False  # already there (deduplicated), not written again
+    retain_until: datetime | None = None  # S3 Object Lock retain-until date
+    legal_hold: bool = False
+    retention_extended: bool = False  # an existing object's lock was lengthened
 
 
 def blob_key(sha256: str) -> str:
@@ -206,6 +214,16 @@ class LocalObjectStore:
         """A reader that hashes as it goes; compare `.sha256` after draining."""
         return HashingReader(self.open(key))
 
+    @contextmanager
+    def open_seekable(self, key: str) -> Iterator[BinaryIO]:
+        """A seekable reader (zip checks need one); here simply the file."""
+        with self.open(key) as f:
+            yield f
+
+    def foreign_versions(self, key: str) -> list[str]:
+        """Versions at a key that Saksi did not write: a directory keeps only one."""
+        return []
+
     def keys(self, prefix: str) -> Iterator[str]:
         self._check_key(prefix.rstrip("/") or "objects")
         base = self.root / prefix
@@ -301,12 +319,16 @@ class LocalObjectStore:
 
 
 
-def copy_verified(store: LocalObjectStore, key: str, expected_sha256: str, dest: Path) -> int:
+def copy_verified(store, key: str, expected_sha256: str, dest: Path) -> int:
     """Copy an object out of the store, re-hashing the bytes copied; IntegrityError on
     mismatch (the partial copy is removed so nobody mistakes it for the evidence)."""
     tmp = dest.with_name(dest.name + ".part")
-    with store.open_verified(key) as reader, open(tmp, "wb") as out:
-        shutil.copyfileobj(reader, out, CHUNK)
+    try:
+        with store.open_verified(key) as reader, open(tmp, "wb") as out:
+            shutil.copyfileobj(reader, out, CHUNK)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     if reader.sha256 != expected_sha256:
         tmp.unlink(missing_ok=True)
         raise IntegrityError(
