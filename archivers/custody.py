@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from storage.catalog import Catalog, EventDraft
+from storage.objects import IntegrityError, ObjectMissingError
 from storage.records import GENESIS_HASH, CustodyEvent
 
 SEGMENT_PREFIX = "custody/segments/"
@@ -86,13 +87,18 @@ class CustodyLog:
         checked = 0
         for key in self.stored_segments():
             where_seg = key
-            if key in recorded_segments:
-                with self.store.open_verified(key) as reader:
-                    reader.drain()
-                if reader.sha256 != recorded_segments[key]:
-                    faults.append(CustodyFault(where_seg, "segment bytes changed since "
-                                               "they were written (SHA-256 differs)"))
-            for number, data, _raw in self.read_segment(key):
+            try:
+                if key in recorded_segments:
+                    with self.store.open_verified(key) as reader:
+                        reader.drain()
+                    if reader.sha256 != recorded_segments[key]:
+                        faults.append(CustodyFault(where_seg, "segment bytes changed since "
+                                                   "they were written (SHA-256 differs)"))
+                lines = self.read_segment(key)
+            except (IntegrityError, ObjectMissingError) as exc:
+                faults.append(CustodyFault(where_seg, f"cannot be read intact: {exc}"))
+                continue
+            for number, data, _raw in lines:
                 where = f"custody event line {number} of {key}"
                 if data is None:
                     faults.append(CustodyFault(where, "not valid JSON"))

@@ -155,18 +155,23 @@ class Publisher:
         until = self._retain_until()
         requests = [UploadRequest(k, until, self.cfg.legal_hold_by_default, known.get(k))
                     for k in waiting]
-        stored = []
-        for request, result in zip(requests, self.store.upload_many(requests), strict=True):
+        for request, result in zip(requests, self.publish_objects(requests), strict=True):
             if isinstance(result, StoredObject):
-                stored.append(result)
+                report.segments += 1
             else:
                 report.errors.append(f"custody segment {request.key}: {result}")
+        return report
+
+    def publish_objects(self, requests: list[UploadRequest]
+                        ) -> list[StoredObject | StorageError]:
+        """Upload spooled objects, record their versions, release their spool copies."""
+        results = self.store.upload_many(requests)
+        stored = [r for r in results if isinstance(r, StoredObject)]
         with self.catalog.write() as conn:
             self.catalog.record_versions(conn, stored)
         for obj in stored:
             self.store.spool.release(obj.key)
-        report.segments += len(stored)
-        return report
+        return results
 
     def sync(self) -> PublishReport:
         """Publish everything still waiting: pending captures, then custody segments."""

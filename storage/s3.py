@@ -41,6 +41,7 @@ from .objects import (
     DurableBatch,
     IntegrityError,
     LocalObjectStore,
+    ObjectExistsError,
     ObjectMissingError,
     StorageError,
     StorageUnavailable,
@@ -63,6 +64,8 @@ class ForeignVersionError(IntegrityError):
 
 class VersionBook(Protocol):
     def version_of(self, key: str) -> str | None: ...
+
+    def recorded_versions(self, keys: list[str]) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,14 @@ class S3ObjectStore:
             yield batch
 
     def put_named(self, key: str, data: bytes) -> StoredObject:
-        """Into the spool; `upload` takes it to the bucket."""
+        """Into the spool; `upload` takes it to the bucket. A key already uploaded (its
+        spool copy released) is as write-once as one still waiting."""
+        recorded = self.book.recorded_versions([key]).get(key)
+        if recorded is not None and not self.spool.has(key):
+            sha = hashlib.sha256(data).hexdigest()
+            if recorded.sha256 != sha:
+                raise ObjectExistsError(f"refusing to overwrite evidence object {key}")
+            return StoredObject(key, sha, len(data), recorded.version_id, existed=True)
         return self.spool.put_named(key, data)
 
     def upload_many(self, requests: list[UploadRequest]) -> list[StoredObject | StorageError]:

@@ -113,3 +113,37 @@ def artifact(capture: dict, kind: str) -> dict:
     found = [a for a in capture["artifacts"] if a["kind"] == kind]
     assert found, f"no {kind} artifact in {capture['artifacts']}"
     return found[0]
+
+
+# ---- S3 (moto's standalone server, a separate process on loopback) --------------------
+
+
+@pytest.fixture(scope="session")
+def moto():
+    from tests.fixtures.s3_server import MotoServer
+
+    with MotoServer() as server:
+        yield server
+
+
+def s3_settings_env(endpoint: str, bucket: str, **extra: str) -> dict[str, str]:
+    """What a `saksi` run needs to use an S3 bucket on loopback: the backend settings and
+    credentials through boto3's standard chain (here, the environment)."""
+    return {
+        "SAKSI_STORAGE__BACKEND": "s3",
+        "SAKSI_STORAGE__BUCKET": bucket,
+        "SAKSI_STORAGE__ENDPOINT_URL": endpoint,
+        "SAKSI_STORAGE__MAX_ATTEMPTS": "2",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        **extra,
+    }
+
+
+def new_bucket_name() -> str:
+    import uuid
+
+    return f"ev-{uuid.uuid4().hex[:12]}"
