@@ -147,7 +147,7 @@ def _store_page_artifact(batch: DurableBatch, item: PageArtifact
 def build_manifest(run: CaptureRun, ctx: SealContext) -> dict[str, Any]:
     capture = run.capture
     body = capture.to_json()
-    for key in ("artifacts", "seals", "storage_state", "manifest_sha256"):
+    for key in ("artifacts", "seals", "storage_state", "manifest_sha256", "legal_hold"):
         body.pop(key, None)
     return {
         "manifest_version": MANIFEST_VERSION,

@@ -178,12 +178,10 @@ def show(
     evidence = _open()
     try:
         c = _find(evidence, capture_id)
-        hold = evidence.catalog.hold_of(c.id)
     finally:
         evidence.close()
     if as_json:
-        _print_json({**c.to_json(), "legal_hold": None if hold is None else {
-            "on": bool(hold.on), "reason": hold.reason, "changed_by": hold.changed_by}})
+        _print_json(c.to_json())
         return
     data = c.to_json()
     for key in ("id", "case", "status", "mode", "requested_url", "canonical_url", "final_url",
@@ -192,9 +190,11 @@ def show(
                 "manifest_sha256"):
         if data.get(key) not in (None, ""):
             out.print(f"[bold]{key:16}[/] {data[key]}", markup=True)
-    if hold is not None:
-        out.print(f"[bold]{'legal_hold':16}[/] {'on' if hold.on else 'off'} ({hold.reason}, "
-                  f"{hold.changed_by}, {hold.changed_at:%Y-%m-%d %H:%M})", markup=True)
+    if c.legal_hold is not None:
+        hold = c.legal_hold
+        out.print(f"[bold]{'legal_hold':16}[/] {'on' if hold['on'] else 'off'} "
+                  f"({hold['reason']}, {hold['changed_by']}, {hold['changed_at']})",
+                  markup=True)
     for a in c.artifacts:
         out.print(f"  {a.kind:12} {a.bytes:>12}  {a.sha256}  {a.key}", markup=False)
 

@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
-from .records import GENESIS_HASH, Artifact, Capture, CustodyEvent, utcnow
+from .records import GENESIS_HASH, Artifact, Capture, CustodyEvent, iso, utcnow
 
 metadata = MetaData()
 
@@ -285,7 +285,17 @@ class Catalog:
             for a in conn.execute(select(artifacts).where(artifacts.c.capture_id.in_(chunk))
                                   .order_by(artifacts.c.id)):
                 by_capture.setdefault(a.capture_id, []).append(a)
-        return [_capture_from_row(row, by_capture.get(row.id, [])) for row in rows]
+        holds = {}
+        for start in range(0, len(ids), 500):
+            for h in conn.execute(select(legal_holds).where(
+                    legal_holds.c.capture_id.in_(ids[start:start + 500]))):
+                holds[h.capture_id] = {"on": bool(h.on), "reason": h.reason,
+                                       "changed_by": h.changed_by,
+                                       "changed_at": iso(_aware(h.changed_at))}
+        found = [_capture_from_row(row, by_capture.get(row.id, [])) for row in rows]
+        for capture in found:
+            capture.legal_hold = holds.get(capture.id)
+        return found
 
 
     # ---- custody -------------------------------------------------------------
@@ -427,11 +437,6 @@ class Catalog:
         return out
 
     # ---- legal holds -----------------------------------------------------------
-
-    def hold_of(self, capture_id: str) -> Any:
-        with self.engine.connect() as conn:
-            return conn.execute(select(legal_holds)
-                                .where(legal_holds.c.capture_id == capture_id)).first()
 
     def holds(self, capture_ids: list[str] | None = None) -> dict[str, bool]:
         query = select(legal_holds.c.capture_id, legal_holds.c.on)

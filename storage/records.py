@@ -109,6 +109,7 @@ class Capture:
     artifacts: list[Artifact] = field(default_factory=list)
     seals: list[dict[str, Any]] = field(default_factory=list)
     post: dict[str, Any] | None = None
+    legal_hold: dict[str, Any] | None = None  # on, reason, changed_by, changed_at
 
     def to_json(self) -> dict[str, Any]:
         """The capture object of the contracts (`capture --json`, `show --json`)."""
@@ -134,6 +135,7 @@ class Capture:
             "artifacts": [a.to_json() for a in self.artifacts],
             "seals": list(self.seals),
             "post": self.post,
+            "legal_hold": self.legal_hold,
         }
 
 
