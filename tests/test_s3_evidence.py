@@ -240,9 +240,9 @@ def test_legal_hold_follows_shared_objects(s3):
     assert states[cert["key"]].startswith("kept on: shared with held capture(s) " + second["id"])
     assert hold_of(cert["key"]) == "ON"
     assert hold_of(artifact(first, "warc")["key"]) == "OFF"
-    shown = run_saksi(s3.env, "show", first["id"], "--json").json()
-    assert shown["legal_hold"] == {"on": False, "reason": "kasus selesai",
-                                   "changed_by": "penyidik-uji"}
+    hold = run_saksi(s3.env, "show", first["id"], "--json").json()["legal_hold"]
+    assert (hold["on"], hold["reason"], hold["changed_by"]) == (
+        False, "kasus selesai", "penyidik-uji")
     changes = [e for e in custody_events(s3) if e["action"] == "legal_hold.changed"]
     assert [(e["subject"], e["details"]["status"]) for e in changes] == [
         (first["id"], "on"), (second["id"], "on"), (first["id"], "off")]
