@@ -56,7 +56,7 @@ class StorageSettings:
     retention_days: int = 3650
     legal_hold_by_default: bool = False
     allow_unlocked: bool = False
-    multipart_threshold_mb: int = 16
+    multipart_threshold_mb: int = 8
     part_size_mb: int = 8
     upload_concurrency: int = 8
     checksum_compat: bool = False

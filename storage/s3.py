@@ -178,9 +178,13 @@ class S3ObjectStore:
         self.part_size = cfg.part_size_mb * MiB
         self.threshold = cfg.multipart_threshold_mb * MiB
         self._parts = ThreadPoolExecutor(cfg.upload_concurrency, "saksi-s3-part")
-        self._part_slots = threading.BoundedSemaphore(cfg.upload_concurrency)
+        # Object bytes in memory at once: one part or one small object per slot.
+        self._memory_slots = threading.BoundedSemaphore(cfg.upload_concurrency)
         self._down_until = 0.0
         self._lock_checked = False
+        self._lock_checking = threading.Lock()
+        self._conditional = True  # If-None-Match on puts, until a server says 501
+        _return_large_buffers_to_os()
 
     @property
     def locked(self) -> bool:
@@ -266,16 +270,32 @@ class S3ObjectStore:
         if expected is None and size > self.threshold:
             expected, _ = sha256_file(str(path))  # a large named object: hashed first
 
+        tries = 0
+
         def attempt() -> StoredObject:
-            existing = self._head(request.key)  # before every put, retries included
-            if existing is not None:
-                return self._adopt(request, existing, expected, size)
+            nonlocal tries
+            tries += 1
+            # Is it there already? A single put asks S3 itself, atomically (If-None-Match),
+            # and a retry or a multipart upload looks first as well.
+            conditional = self._conditional and size <= self.threshold
+            if tries > 1 or not conditional:
+                existing = self._head(request.key)
+                if existing is not None:
+                    return self._adopt(request, existing, expected, size)
             if size > self.threshold:
                 assert expected is not None
                 version, checksum = self._put_multipart(request, path, expected)
                 sha = expected
             else:
-                version, checksum, sha = self._put_single(request, path, expected)
+                try:
+                    version, checksum, sha = self._put_single(request, path, expected,
+                                                              conditional)
+                except Exception as exc:
+                    if not conditional or http_status(exc) not in (412, 501):
+                        raise
+                    if http_status(exc) == 501:  # a server without conditional writes
+                        self._conditional = False
+                    return attempt()
             return self._check_stored(request, version, sha, size, checksum)
 
         return self._retrying(f"upload {request.key}", attempt)
@@ -289,20 +309,23 @@ class S3ObjectStore:
             args["ObjectLockLegalHoldStatus"] = "ON"
         return args
 
-    def _put_single(self, request: UploadRequest, path: Path, expected: str | None
-                    ) -> tuple[str, str, str]:
-        with open(path, "rb") as f:
-            data = f.read()  # below the multipart threshold: one read, hashed once
-        digest = hashlib.sha256(data)
-        sha = digest.hexdigest()
-        if expected is not None and sha != expected:
-            raise IntegrityError(f"spool copy of {request.key} has SHA-256 {sha}, expected "
-                                 f"{expected}: not uploaded")
-        checksum = b64(digest.digest())
-        answer = self.client.put_object(
-            Bucket=self.bucket, Key=self.full_key(request.key), Body=data,
-            ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum,
-            Metadata={"sha256": sha}, **self._lock_args(request))
+    def _put_single(self, request: UploadRequest, path: Path, expected: str | None,
+                    conditional: bool) -> tuple[str, str, str]:
+        extra = {"IfNoneMatch": "*"} if conditional else {}
+        with self._memory_slots:  # bounds the object bytes held in memory
+            with open(path, "rb") as f:
+                data = f.read()  # below the multipart threshold: one read, hashed once
+            digest = hashlib.sha256(data)
+            sha = digest.hexdigest()
+            if expected is not None and sha != expected:
+                raise IntegrityError(f"spool copy of {request.key} has SHA-256 {sha}, "
+                                     f"expected {expected}: not uploaded")
+            checksum = b64(digest.digest())
+            answer = self.client.put_object(
+                Bucket=self.bucket, Key=self.full_key(request.key), Body=data,
+                ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum,
+                Metadata={"sha256": sha}, **self._lock_args(request), **extra)
+            del data
         said = answer.get("ChecksumSHA256")
         if said and said != checksum:
             raise IntegrityError(f"S3 stored {request.key} with checksum {said}, sent {checksum}")
@@ -320,15 +343,19 @@ class S3ObjectStore:
             futures = []
             with open(path, "rb") as f:
                 number = 0
-                while chunk := f.read(self.part_size):
+                while True:
+                    self._memory_slots.acquire()  # before reading: bounds the bytes held
+                    chunk = f.read(self.part_size)
+                    if not chunk:
+                        self._memory_slots.release()
+                        break
                     number += 1
                     whole.update(chunk)  # the same pass that reads the bytes for upload
                     digest = hashlib.sha256(chunk).digest()
                     digests.append(digest)
-                    self._part_slots.acquire()  # bounds the parts held in memory
                     future = self._parts.submit(self._upload_part, key, upload_id, number,
                                                 chunk, b64(digest))
-                    future.add_done_callback(lambda _f: self._part_slots.release())
+                    future.add_done_callback(lambda _f: self._memory_slots.release())
                     futures.append(future)
                     del chunk
             parts = [future.result() for future in futures]
@@ -555,6 +582,11 @@ class S3ObjectStore:
         """Refuse to write evidence to a bucket without Object Lock (once per process)."""
         if self._lock_checked or not self.locked:
             return
+        with self._lock_checking:  # one check, not one per upload thread
+            if not self._lock_checked:
+                self._read_bucket_lock()
+
+    def _read_bucket_lock(self) -> None:
 
         def read() -> dict[str, Any]:
             try:
@@ -634,6 +666,35 @@ class _Body(io.RawIOBase):
     def close(self) -> None:
         self._body.close()
         super().close()
+
+
+def _return_large_buffers_to_os() -> None:
+    """Keep upload buffers from piling up in glibc's per-thread arenas.
+
+    glibc serves an allocation above its mmap threshold with mmap, but raises that
+    threshold after the first such block is freed; from then on every thread's arena
+    keeps the freed multi-MiB part buffers, and peak memory grows with the number of
+    upload threads rather than with the bytes actually in flight. A fixed threshold
+    (1 MiB) keeps large buffers mmapped, so each goes back to the system when freed.
+    """
+    global _MALLOPT_DONE
+    if _MALLOPT_DONE:
+        return
+    _MALLOPT_DONE = True
+    try:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("c")
+        if name:
+            libc = ctypes.CDLL(name)
+            if hasattr(libc, "mallopt"):
+                libc.mallopt(-3, 1024 * 1024)  # M_MMAP_THRESHOLD
+    except OSError:  # not glibc: its allocator, its behaviour
+        pass
+
+
+_MALLOPT_DONE = False
 
 
 def _blob_sha(key: str) -> str | None:

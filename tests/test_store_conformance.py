@@ -112,7 +112,7 @@ def test_large_objects_stream_through_in_parts(evidence):
     stored = store_blob(evidence, iter(chunks))
     assert stored.sha256 == expected and stored.bytes == 40 * MiB
     assert read_back(evidence, stored.key) == (expected, 40 * MiB)
-    if evidence.uploads:  # 40 MiB > the 16 MiB threshold: a multipart upload
+    if evidence.uploads:  # 40 MiB > the 8 MiB threshold: a multipart upload
         head = evidence.test_client.head_object(
             Bucket=evidence.store.bucket, Key=stored.key, VersionId=stored.version_id)
         assert head["Metadata"]["sha256"] == expected  # S3's own is a checksum of checksums
