@@ -13,7 +13,8 @@ ObjectLockEnabledForBucket and a GOVERNANCE default retention of 1 day.
 - saksi: a child process opens `Evidence` with the S3 backend, streams every file into the
   spool in 1 MiB chunks (one `store.batch()`, untimed: in a capture this is the sealing),
   then, timed, `store.upload_many` (single-pass SHA-256, ChecksumSHA256 per put and per
-  part, a head before each put, a head of the exact version after it, Object Lock) and
+  part, a conditional put (If-None-Match) or a head first for retries and multipart
+  uploads, a head of the exact version after it, Object Lock) and
   `catalog.record_versions` in one write transaction. Every result must be a StoredObject.
 - baseline: a child process running plain boto3, timed: `sha256sum` over every file (a
   subprocess), then a pool of C workers, each `upload_file` with

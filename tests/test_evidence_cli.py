@@ -194,27 +194,3 @@ def test_robots_txt_is_ignored_for_requested_urls_unless_turned_on(site, tmp_pat
     info = warc_records(tmp_path / "b" / artifact(allowed, "warc")["key"])[0][1].decode()
     assert "robots: consulted" in info
 
-
-def test_legal_hold_on_the_local_store_is_recorded_and_survives_reindex(store):
-    env, data = store["env"], store["data"]
-    first, second = store["captures"]
-    assert run_saksi(env, "hold", "set", first["id"], "--reason", "  ").code == 2
-    held = run_saksi(env, "hold", "set", first["id"], "--reason", "sengketa", "--json")
-    assert held.code == 0, held.stderr
-    assert {o["key"] for o in held.json()["objects"]} == {a["key"] for a in first["artifacts"]}
-    assert all(o["state"].startswith("recorded") for o in held.json()["objects"])
-    shown = run_saksi(env, "show", first["id"], "--json").json()
-    assert shown["legal_hold"]["on"] and shown["legal_hold"]["reason"] == "sengketa"
-    assert run_saksi(env, "show", second["id"], "--json").json()["legal_hold"] is None
-    assert "legal_hold" in run_saksi(env, "show", first["id"]).stdout
-    status = run_saksi(env, "storage", "status", "--json").json()
-    assert status["backend"] == "local" and status["legal_holds"] == 1
-    [event] = [e for e in _events(data) if e["action"] == "legal_hold.changed"]
-    assert (event["subject"], event["actor"], event["details"]["status"]) == (
-        first["id"], "penyidik-uji", "on")
-    for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
-        (data / name).unlink(missing_ok=True)
-    assert run_saksi(env, "reindex").code == 0
-    assert run_saksi(env, "show", first["id"], "--json").json()["legal_hold"]["on"]
-    local = run_saksi(env, "sync")
-    assert local.code == 2 and "nothing is ever waiting" in local.stderr

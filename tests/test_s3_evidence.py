@@ -218,36 +218,6 @@ def test_a_missing_object_is_named(s3):
     assert got.code == 1 and wacz["key"] in got.stderr
 
 
-def test_legal_hold_follows_shared_objects(s3):
-    init(s3)
-    first = capture(s3, "https://news.example.id/page")
-    second = capture(s3, "https://news.example.id/page2")
-    cert = artifact(first, "certificate")
-    assert cert["key"] == artifact(second, "certificate")["key"]  # one shared object
-    assert run_saksi(s3.env, "hold", "set", first["id"], "--reason", "").code == 2
-    for capture_id in (first["id"], second["id"]):
-        held = run_saksi(s3.env, "hold", "set", capture_id, "--reason", "sengketa Bawaslu")
-        assert held.code == 0, held.stderr
-
-    def hold_of(key: str) -> str:
-        return s3.client.get_object_legal_hold(Bucket=s3.bucket, Key=key)["LegalHold"]["Status"]
-
-    assert all(hold_of(a["key"]) == "ON" for a in first["artifacts"])
-    released = run_saksi(s3.env, "hold", "release", first["id"], "--reason", "kasus selesai",
-                         "--json")
-    assert released.code == 0, released.stderr
-    states = {o["key"]: o["state"] for o in released.json()["objects"]}
-    assert states[cert["key"]].startswith("kept on: shared with held capture(s) " + second["id"])
-    assert hold_of(cert["key"]) == "ON"
-    assert hold_of(artifact(first, "warc")["key"]) == "OFF"
-    hold = run_saksi(s3.env, "show", first["id"], "--json").json()["legal_hold"]
-    assert (hold["on"], hold["reason"], hold["changed_by"]) == (
-        False, "kasus selesai", "penyidik-uji")
-    changes = [e for e in custody_events(s3) if e["action"] == "legal_hold.changed"]
-    assert [(e["subject"], e["details"]["status"]) for e in changes] == [
-        (first["id"], "on"), (second["id"], "on"), (first["id"], "off")]
-
-
 def test_nothing_is_lost_while_s3_is_down_and_sync_finishes_the_job(s3, site):
     init(s3)
     s3.proxy.down()

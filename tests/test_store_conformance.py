@@ -1,12 +1,13 @@
 """One contract, two backends: the local store and S3 (moto's server over HTTP) behave the
 same for everything above them: put, get, exists, dedup, write-once, large objects
-streamed in parts, listing."""
+streamed in parts, listing, legal hold and reindex."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import random
+from types import SimpleNamespace
 
 import pytest
 
@@ -15,7 +16,7 @@ from archivers.publish import Publisher, retain_until
 from config import load_settings
 from storage.objects import ObjectExistsError, StoredObject
 from storage.s3 import UploadRequest
-from tests.conftest import new_bucket_name, s3_settings_env
+from tests.conftest import artifact, new_bucket_name, run_saksi, s3_settings_env, saksi_env
 
 MiB = 1024 * 1024
 
@@ -127,3 +128,84 @@ def test_listing_finds_every_key(evidence):
     put_named(evidence, "captures/0000-list/manifest.json", b"{}")
     assert {a.key, b.key} <= set(evidence.store.keys("objects"))
     assert "captures/0000-list/manifest.json" in set(evidence.store.keys("captures"))
+
+
+# ---- the same through the command line: legal hold and reindex -------------------------
+
+
+@pytest.fixture(params=["local", "s3"])
+def cli(request, site, tmp_path):
+    data = tmp_path / "data"
+    extra: dict[str, str] = {}
+    client = bucket = None
+    if request.param == "s3":
+        moto = request.getfixturevalue("moto")
+        bucket = new_bucket_name()
+        extra = s3_settings_env(moto.endpoint, bucket)
+        client = moto.client()
+    env = saksi_env(data, site, **extra)
+    if bucket:
+        assert run_saksi(env, "storage", "init", "--yes").code == 0
+    return SimpleNamespace(backend=request.param, env=env, data=data, client=client,
+                           bucket=bucket)
+
+
+def test_legal_hold_and_reindex_behave_the_same(cli):
+    env = cli.env
+    run = run_saksi(env, "capture", "https://news.example.id/page",
+                    "https://news.example.id/page2", "--json")
+    assert run.code == 0, run.stderr
+    first, second = run.captures()
+    cert = artifact(first, "certificate")
+    assert cert["key"] == artifact(second, "certificate")["key"]  # one shared object
+    assert run_saksi(env, "hold", "set", first["id"], "--reason", "  ").code == 2
+    for capture in (first, second):
+        held = run_saksi(env, "hold", "set", capture["id"], "--reason", "sengketa Bawaslu")
+        assert held.code == 0, held.stderr
+    released = run_saksi(env, "hold", "release", first["id"], "--reason", "kasus selesai",
+                         "--json")
+    assert released.code == 0, released.stderr
+    states = {o["key"]: o["state"] for o in released.json()["objects"]}
+    assert states[cert["key"]] == f"kept on: shared with held capture(s) {second['id']}"
+    warc_key = artifact(first, "warc")["key"]
+    if cli.backend == "s3":
+        def bucket_hold(key: str) -> str:
+            answer = cli.client.get_object_legal_hold(Bucket=cli.bucket, Key=key)
+            return answer["LegalHold"]["Status"]
+
+        assert states[warc_key] == "off"
+        assert (bucket_hold(cert["key"]), bucket_hold(warc_key)) == ("ON", "OFF")
+        assert all(bucket_hold(a["key"]) == "ON" for a in second["artifacts"])
+    else:
+        assert states[warc_key].startswith("recorded")
+        assert run_saksi(env, "sync").code == 2  # nothing ever waits on the local store
+    hold = run_saksi(env, "show", first["id"], "--json").json()["legal_hold"]
+    assert (hold["on"], hold["reason"], hold["changed_by"]) == (
+        False, "kasus selesai", "penyidik-uji")
+    status = run_saksi(env, "storage", "status", "--json").json()
+    assert status["backend"] == cli.backend and status["legal_holds"] == 1
+
+    before = run_saksi(env, "list", "--json").json_lines()
+    for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
+        (cli.data / name).unlink(missing_ok=True)
+    rebuilt = run_saksi(env, "reindex", "--json")
+    assert rebuilt.code == 0, rebuilt.stderr
+    after = run_saksi(env, "list", "--json").json_lines()
+    assert [c["id"] for c in after] == [c["id"] for c in before]
+    assert [c["artifacts"] for c in after] == [c["artifacts"] for c in before]
+    assert [c["legal_hold"]["on"] for c in after] == [False, True]
+    changes = [(e["subject"], e["details"]["status"]) for e in _custody(cli.data)
+               if e["action"] == "legal_hold.changed"]
+    assert changes == [(first["id"], "on"), (second["id"], "on"), (first["id"], "off")]
+    assert run_saksi(env, "verify", "--all").code == 0
+
+
+def _custody(data) -> list[dict]:
+    import json
+    import sqlite3
+
+    db = sqlite3.connect(data / "catalog.sqlite")
+    rows = db.execute("select action, subject, details from custody_events order by seq")
+    found = [{"action": a, "subject": s, "details": json.loads(d)} for a, s, d in rows]
+    db.close()
+    return found
