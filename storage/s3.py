@@ -174,7 +174,8 @@ class S3ObjectStore:
         self.book = book
         self.bucket = cfg.bucket
         self.prefix = cfg.prefix.strip("/") + "/" if cfg.prefix.strip("/") else ""
-        self.client = client or make_client(cfg)
+        self._client = client
+        self._client_lock = threading.Lock()
         self.part_size = cfg.part_size_mb * MiB
         self.threshold = cfg.multipart_threshold_mb * MiB
         self._parts = ThreadPoolExecutor(cfg.upload_concurrency, "saksi-s3-part")
@@ -185,6 +186,16 @@ class S3ObjectStore:
         self._lock_checking = threading.Lock()
         self._conditional = True  # If-None-Match on puts, until a server says 501
         _return_large_buffers_to_os()
+
+    @property
+    def client(self) -> Any:
+        """boto3's S3 client, made on first use: loading its service model takes most of
+        a second, which commands that only read the catalog should not pay."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = make_client(self.cfg)
+        return self._client
 
     @property
     def locked(self) -> bool:
