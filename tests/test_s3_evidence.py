@@ -105,6 +105,7 @@ def test_storage_init_asks_before_compliance_then_makes_a_locked_bucket(s3):
 
 
 def test_a_capture_goes_up_locked_with_its_version_recorded(s3, site):
+    s3.env["SAKSI_STORAGE__PREFIX"] = "bawaslu/jabar"
     init(s3)
     result = capture(s3, "https://news.example.id/page", "--case", "BWS-1")
     assert result["storage_state"] == "stored"
@@ -113,15 +114,19 @@ def test_a_capture_goes_up_locked_with_its_version_recorded(s3, site):
     soon = datetime.now(UTC) + timedelta(days=3649)
     for event in stored:
         details = event["details"]
-        head = s3.client.head_object(Bucket=s3.bucket, Key=details["key"],
+        head = s3.client.head_object(Bucket=s3.bucket, Key="bawaslu/jabar/" + details["key"],
                                      VersionId=details["version_id"])
         assert head["Metadata"]["sha256"] == event["subject"]
         assert head["ObjectLockMode"] == "COMPLIANCE"
         assert head["ObjectLockRetainUntilDate"] > soon
-        assert len(s3.versions(details["key"])) == 1
+        assert len(s3.versions("bawaslu/jabar/" + details["key"])) == 1
     assert s3.spool_files() == []  # every spool copy released once recorded
+    keys = [o["Key"] for o in s3.client.list_objects_v2(Bucket=s3.bucket)["Contents"]]
+    assert all(k.startswith("bawaslu/jabar/") for k in keys)
+    assert any(k.startswith("bawaslu/jabar/custody/segments/") for k in keys)
     manifest = json.loads(s3.client.get_object(
-        Bucket=s3.bucket, Key=artifact(result, "manifest")["key"])["Body"].read())
+        Bucket=s3.bucket,
+        Key="bawaslu/jabar/" + artifact(result, "manifest")["key"])["Body"].read())
     assert manifest["store"]["backend"] == "s3" and manifest["store"]["write_once"] is True
     status = run_saksi(s3.env, "storage", "status", "--json").json()
     assert status["objects"] == len(result["artifacts"]) + 1  # and a custody segment

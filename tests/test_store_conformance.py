@@ -209,3 +209,18 @@ def _custody(data) -> list[dict]:
     found = [{"action": a, "subject": s, "details": json.loads(d)} for a, s, d in rows]
     db.close()
     return found
+
+
+@pytest.mark.parametrize("evidence", ["s3"], indirect=True)
+def test_a_reused_object_gets_a_later_lock_only_when_it_needs_one(evidence):
+    first = store_blob(evidence, [b"rantai sertifikat"])
+    assert first.retain_until == retain_until(1)
+    later = retain_until(5)
+    again = store_blob(evidence, [b"rantai sertifikat"])  # the same date: nothing to do
+    assert again.existed and not again.retention_extended
+    extended = evidence.store.extend(first.key, first.version_id, later, legal_hold=False)
+    assert extended.retention_extended and extended.retain_until == later
+    head = evidence.test_client.head_object(Bucket=evidence.store.bucket, Key=first.key,
+                                            VersionId=first.version_id)
+    assert head["ObjectLockRetainUntilDate"] == later
+    assert len(versions_at(evidence, first.key)) == 1
