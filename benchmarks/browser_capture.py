@@ -49,9 +49,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from machine_facts import (  # this folder (run as a script)
+    load_average,
+    machine_busy_s,
+    package_versions,
+    tool_version,
+)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -579,18 +585,6 @@ def saksi_page_marks(run: Run, data: Path) -> list[tuple[float, float]]:
     return marks
 
 
-def machine_busy_s() -> float:
-    """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(x) for x in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return 0.0
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    busy = sum(fields[:8]) - idle  # user nice system idle iowait irq softirq steal
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
 def time_split(run: Run) -> str:
     """Where the wall time went: before the first page, page work, between pages (at
     concurrency 1), after the last page (sealing the last capture, shutting down)."""
@@ -747,28 +741,13 @@ def profile_lines(run: Run) -> list[str]:
 
 
 def versions() -> dict[str, str]:
-    found = {"python": sys.version.split()[0]}
-    for dist in ("saksi", "playwright", "scrapy-playwright", "scrapy"):
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[dist] = "not installed"
     from crawlers.browser.launch import executable
 
-    try:
-        text = subprocess.run([executable("") or "chromium", "--version"], capture_output=True,
-                              text=True, timeout=30).stdout.split("\n")[0]
-        found["chromium"] = text.split(" built on ")[0].removeprefix("Chromium ").strip()
-    except (OSError, subprocess.TimeoutExpired):
-        found["chromium"] = "unknown"
+    found = package_versions(("saksi", "playwright", "scrapy-playwright", "scrapy"))
+    found["chromium"] = tool_version(
+        [executable("") or "chromium", "--version"],
+        lambda line: line.split(" built on ")[0].removeprefix("Chromium ").strip())
     return found
-
-
-def load_average() -> str:
-    try:
-        return " ".join(open("/proc/loadavg").read().split()[:3])
-    except OSError:
-        return "unknown"
 
 
 def parse_args() -> argparse.Namespace:

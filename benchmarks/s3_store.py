@@ -54,9 +54,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from machine_facts import (  # this folder (run as a script)
+    load_average,
+    machine_busy_s,
+    package_versions,
+    tool_version,
+)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -439,17 +445,6 @@ class RssSampler(threading.Thread):
         return (max(inside) / MiB if inside else float("nan")), len(inside)
 
 
-def machine_busy_s() -> float:
-    """CPU seconds the whole machine has spent busy (all but idle and iowait)."""
-    try:
-        with open("/proc/stat", "rb") as f:
-            fields = [int(x) for x in f.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return float("nan")
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
 class BenchmarkFailed(Exception):
     pass
 
@@ -635,26 +630,10 @@ def notes(runs: list[Run], expected: tuple[int, int]) -> list[str]:
 
 
 def versions() -> dict[str, str]:
-    found = {"python": sys.version.split()[0]}
-    for dist in ("saksi", "boto3", "botocore", "s3transfer", "moto", "werkzeug"):
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[dist] = "not installed"
-    try:
-        first = subprocess.run(["sha256sum", "--version"], capture_output=True, text=True,
-                               timeout=10).stdout.splitlines()[0]
-        found["sha256sum"] = first.rsplit(" ", 1)[-1] + " (coreutils)"
-    except (OSError, IndexError, subprocess.TimeoutExpired):
-        found["sha256sum"] = "not installed"
+    found = package_versions(("saksi", "boto3", "botocore", "s3transfer", "moto", "werkzeug"))
+    found["sha256sum"] = tool_version(["sha256sum", "--version"],
+                                      lambda line: line.rsplit(" ", 1)[-1] + " (coreutils)")
     return found
-
-
-def load_average() -> str:
-    try:
-        return " ".join(open("/proc/loadavg").read().split()[:3])
-    except OSError:
-        return "unknown"
 
 
 # ---- main ------------------------------------------------------------------------------

@@ -39,8 +39,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
+
+from machine_facts import package_versions, tool_version  # this folder (run as a script)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -637,18 +638,9 @@ def cpu_model() -> str:
 
 
 def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for dist in ("scrapy", "saksi", "warcio", "isal", "twisted"):
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[dist] = "not installed"
-    try:
-        first = subprocess.run(["wget", "--version"], capture_output=True, text=True,
-                               timeout=10).stdout.splitlines()[0]
-        found["wget"] = re.sub(r"^GNU Wget\s+", "", first).rstrip(".")
-    except (OSError, IndexError, subprocess.TimeoutExpired):
-        found["wget"] = "not installed"
+    found = package_versions(("scrapy", "saksi", "warcio", "isal", "twisted"))
+    found["wget"] = tool_version(["wget", "--version"],
+                                 lambda line: re.sub(r"^GNU Wget\s+", "", line).rstrip("."))
     return found
 
 

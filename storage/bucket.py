@@ -76,12 +76,7 @@ def inspect(store: S3ObjectStore) -> BucketState:
         state.default_mode = retention.get("Mode")
         days = retention.get("Days") or 0
         state.default_days = days + 365 * (retention.get("Years") or 0) or None
-        try:
-            rules = client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
-        except Exception as exc:
-            if "NoSuchLifecycleConfiguration" not in error_code(exc):
-                raise
-            rules = []
+        rules = _lifecycle_rules(client, bucket)
         state.aborts_incomplete_uploads = any(
             r.get("AbortIncompleteMultipartUpload") and r.get("Status") == "Enabled"
             for r in rules)
@@ -140,14 +135,17 @@ def _step(store: S3ObjectStore, result: Preparation, what: str, call, required: 
 
 def _add_abort_rule(client: Any, bucket: str) -> None:
     """Add the rule beside the bucket's own (a put replaces the whole configuration)."""
-    try:
-        rules = client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
-    except Exception as exc:
-        if "NoSuchLifecycleConfiguration" not in error_code(exc):
-            raise
-        rules = []
-    rules = [r for r in rules if r.get("ID") != ABORT_RULE_ID] + [{
+    rules = [r for r in _lifecycle_rules(client, bucket) if r.get("ID") != ABORT_RULE_ID] + [{
         "ID": ABORT_RULE_ID, "Status": "Enabled", "Filter": {"Prefix": ""},
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]
     client.put_bucket_lifecycle_configuration(Bucket=bucket,
                                               LifecycleConfiguration={"Rules": rules})
+
+
+def _lifecycle_rules(client: Any, bucket: str) -> list[dict[str, Any]]:
+    try:
+        return client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+    except Exception as exc:
+        if "NoSuchLifecycleConfiguration" not in error_code(exc):
+            raise
+        return []
