@@ -16,6 +16,7 @@ from storage.objects import LocalObjectStore
 from storage.s3 import S3ObjectStore, SpoolStore
 
 from .custody import CustodyLog
+from .keys import KeyRing, Signer, SigningKeyError
 from .sealing import SealContext
 
 
@@ -93,13 +94,37 @@ class Evidence:
         return str(dest.relative_to(self.settings.data_dir))
 
     def seal_context(self) -> SealContext:
+        signer, note = self.signer()
         return SealContext(
             collector=self.settings.collector.name,
             organisation=self.settings.collector.organisation,
             software=software_versions(),
             settings=self.settings.effective(),
             store={k: v for k, v in self.store.describe().items() if k != "root"},
+            signer=signer, signature_note=note,
         )
+
+    @property
+    def keys(self) -> KeyRing:
+        return KeyRing(Path(self.settings.signing.key_dir))
+
+    def signer(self, passphrase: bytes | None = None) -> tuple[Signer | None, str]:
+        """This installation's key, unlocked, and what the manifest says about signing."""
+        ring = self.keys
+        fp = ring.current()
+        if fp is None:
+            return None, "none: no signing key (saksi keys init)"
+        if passphrase is None and self.settings.signing.passphrase_file:
+            passphrase = Path(self.settings.signing.passphrase_file).read_bytes().strip()
+        if ring.is_locked(fp) and passphrase is None:
+            return None, (f"pending: key {fp} is passphrase-protected and "
+                          "signing.passphrase_file is not set ('saksi seal --pending')")
+        try:
+            signer = ring.signer(passphrase)
+        except SigningKeyError as exc:  # captures are still sealed; signing waits
+            return None, f"pending: {exc} ('saksi seal --pending')"
+        return signer, (f"Ed25519 by key {fp}, detached, in "
+                        f"signature-{fp[:16]}.json beside this manifest")
 
     def close(self) -> None:
         if isinstance(self.store, S3ObjectStore):

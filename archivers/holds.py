@@ -43,7 +43,8 @@ def is_held(evidence: Evidence, capture_id: str) -> bool:
 def change_hold(evidence: Evidence, capture: Capture, on: bool, reason: str) -> HoldChange:
     catalog = evidence.catalog
     change = HoldChange(capture.id, on, reason)
-    keys = list(dict.fromkeys(a.key for a in capture.artifacts))
+    keys = list(dict.fromkeys([a.key for a in capture.artifacts]
+                              + [s["key"] for s in capture.seals if s.get("key")]))
     keep: dict[str, list[str]] = {}
     if not on:
         sharing = catalog.captures_sharing(keys, capture.id)

@@ -67,11 +67,10 @@ class Publisher:
         held = {c.id: holds.get(c.id, self.cfg.legal_hold_by_default) for c in captures}
         wanted: dict[str, UploadRequest] = {}
         for capture in captures:
-            for artifact in capture.artifacts:
-                old = wanted.get(artifact.key)
-                wanted[artifact.key] = UploadRequest(
-                    artifact.key, until, held[capture.id] or bool(old and old.legal_hold),
-                    artifact.sha256)
+            for key, sha in _stored_keys(capture):
+                old = wanted.get(key)
+                wanted[key] = UploadRequest(
+                    key, until, held[capture.id] or bool(old and old.legal_hold), sha)
         recorded = self.catalog.recorded_versions(list(wanted))
         results: dict[str, StoredObject | StorageError] = {}
         # Blobs first, manifests last: a manifest in the bucket means its objects are too.
@@ -107,13 +106,14 @@ class Publisher:
         drafts: list[EventDraft] = []
         stored_objects = [r for r in results.values() if isinstance(r, StoredObject)]
         for capture in captures:
-            keys = [a.key for a in capture.artifacts]
-            problems = [(k, results.get(k)) for k in keys
+            kinds = {a.key: a.kind for a in capture.artifacts}
+            kinds.update({s["key"]: s["kind"] for s in capture.seals if s.get("key")})
+            problems = [(k, results.get(k)) for k in kinds
                         if not isinstance(results.get(k), StoredObject)]
-            for artifact in capture.artifacts:
-                obj = results.get(artifact.key)
+            for key, kind in kinds.items():
+                obj = results.get(key)
                 if isinstance(obj, StoredObject):
-                    drafts.append(_stored_event(actor, capture, artifact.kind, obj))
+                    drafts.append(_stored_event(actor, capture, kind, obj))
             if not problems:
                 capture.storage_state = STORED
                 report.stored.append(capture.id)
@@ -138,6 +138,7 @@ class Publisher:
         with self.catalog.write() as conn:
             self.catalog.record_versions(conn, stored_objects)
             self.catalog.set_storage_state(conn, report.stored, STORED)
+            self.catalog.set_storage_state(conn, report.pending, PENDING_UPLOAD)
             self.catalog.append_events(conn, drafts)
         for obj in stored_objects:  # recorded: the bucket holds them now
             self.store.spool.release(obj.key)
@@ -197,7 +198,14 @@ def _stored_event(actor: str, capture: Capture, kind: str, obj: StoredObject) ->
         "retention_extended": obj.retention_extended})
 
 
+def _stored_keys(capture: Capture) -> list[tuple[str, str | None]]:
+    """Every object of a capture in the store: artifacts, manifest, and seal objects."""
+    return [(a.key, a.sha256) for a in capture.artifacts] + [
+        (s["key"], s.get("sha256")) for s in capture.seals if s.get("key")]
+
+
 def _is_manifest(key: str) -> bool:
+    """Manifests and their seals: uploaded once every blob they name is up."""
     return key.startswith("captures/")
 
 

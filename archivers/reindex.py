@@ -28,7 +28,11 @@ def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, in
     events, segment_rows = custody.load_from_store()
     captures: dict[str, Capture] = {}
     cases: dict[str, dict] = {}
+    seal_keys = []
     for key in store.keys("captures"):
+        if "/signature-" in key and key.endswith(".json"):
+            seal_keys.append(key)
+            continue
         if not key.endswith("/manifest.json"):
             continue
         with store.open_verified(key) as reader:
@@ -38,6 +42,10 @@ def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, in
         capture.artifacts.append(Artifact("manifest", reader.sha256, reader.bytes,
                                           "application/json", key, "manifest.json"))
         captures[capture.id] = capture
+    for key in seal_keys:
+        capture = captures.get(key.split("/")[1])
+        if capture is not None:
+            capture.seals.append(_seal_entry(store, key))
     for ev in events:
         if ev.action == "case.created":
             cases.setdefault(ev.subject, {"id": ev.subject, "title": "",
@@ -74,6 +82,15 @@ def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, in
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     os.replace(building, target)
     return len(captures), len(events)
+
+
+def _seal_entry(store, key: str) -> dict:
+    """A signature seal's entry in the capture's `seals`, from the stored object."""
+    with store.open_verified(key) as reader:
+        data = reader.read()
+    seal = json.loads(data)
+    return {"kind": "signature", "key": key, "sha256": reader.sha256, "bytes": reader.bytes,
+            "key_fingerprint": seal.get("key_fingerprint"), "made_at": seal.get("made_at")}
 
 
 def _versions(store, events: list) -> list[StoredObject]:

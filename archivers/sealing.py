@@ -24,6 +24,8 @@ from storage.objects import DurableBatch, PendingObject, StoredObject, blob_key
 from storage.records import FAILED, Artifact, Capture, canonical_json, iso, utcnow
 
 from .exchange import Exchange, PageArtifact
+from .keys import Signer
+from .signing import signature_seal
 from .wacz import write_wacz
 from .warc import (
     WarcWriter,
@@ -62,6 +64,8 @@ class SealContext:
     settings: dict[str, Any]
     store: dict[str, Any]
     host: str = field(default_factory=socket.gethostname)
+    signer: Signer | None = None  # this installation's key, unlocked; None: not signing
+    signature_note: str = "none: no signing key configured"  # the manifest says it
 
 
 @dataclass
@@ -122,13 +126,22 @@ def seal_capture(run: CaptureRun, ctx: SealContext, batch: DurableBatch) -> Seal
     capture.artifacts = artifacts + [Artifact(
         "manifest", capture.manifest_sha256, len(manifest_bytes), "application/json",
         manifest_key, "manifest.json")]
+    events_extra: list[EventDraft] = []
+    if ctx.signer is not None:
+        key, data, seal = signature_seal(ctx.signer, capture.id, manifest_bytes)
+        batch.add_named(key, data)
+        capture.seals = [seal]
+        events_extra.append(EventDraft(capture.requested_by or "saksi", "signature.made",
+                                       capture.id, {"key_fingerprint": seal["key_fingerprint"],
+                                                    "seal": key,
+                                                    "manifest_sha256": capture.manifest_sha256}))
     action = "capture.failed" if capture.status == FAILED else "capture.sealed"
     details: dict[str, Any] = {"status": capture.status, "manifest_sha256":
                                capture.manifest_sha256, "manifest_key": manifest_key}
     if capture.error:
         details["error"] = capture.error
     events = [EventDraft(actor=capture.requested_by or "saksi", action=action,
-                         subject=capture.id, details=details)]
+                         subject=capture.id, details=details)] + events_extra
     return SealedCapture(capture, manifest_bytes, events, pending_list)
 
 
@@ -161,7 +174,7 @@ def build_manifest(run: CaptureRun, ctx: SealContext) -> dict[str, Any]:
         "robots_txt": run.robots_txt,
         "mode_choice": run.mode_choice,
         "seals": {
-            "signature": "none: no signing key configured",
+            "signature": ctx.signature_note,
             "timestamps": "none: no RFC 3161 timestamp authority configured",
         },
     }

@@ -67,6 +67,8 @@ def verify_capture(evidence: Evidence, capture: Capture, report: VerifyReport) -
         report.faults.append(Fault(capture.id, f"manifest {manifest_key}", str(exc)))
     except (ValueError, UnicodeDecodeError):
         report.faults.append(Fault(capture.id, f"manifest {manifest_key}", "not valid JSON"))
+    if manifest_artifacts:
+        _check_seals(evidence, capture, raw, report)
     listed = {(a["kind"], a["sha256"]) for a in manifest_artifacts}
     for artifact in capture.artifacts:
         if artifact.kind == "manifest":
@@ -96,9 +98,37 @@ def verify_capture(evidence: Evidence, capture: Capture, report: VerifyReport) -
             with store.open_seekable(artifact.key) as package:
                 for problem in check_wacz(package):
                     report.faults.append(Fault(capture.id, where, problem))
-    for key in [manifest_key] + [a.key for a in capture.artifacts if a.kind != "manifest"]:
+    keys = [manifest_key] + [a.key for a in capture.artifacts if a.kind != "manifest"]
+    for key in keys + [seal["key"] for seal in capture.seals if seal.get("key")]:
         for version in store.foreign_versions(key):
             report.faults.append(Fault(capture.id, key, f"{version}: not written by Saksi"))
+
+
+def _check_seals(evidence: Evidence, capture: Capture, manifest: bytes,
+                 report: VerifyReport) -> None:
+    """Each signature seal: its object intact, and a valid signature over the manifest
+    by one of this installation's keys."""
+    from .keys import public_pem
+    from .signing import check_signature
+
+    signatures = [s for s in capture.seals if s.get("kind") == "signature"]
+    if not signatures:
+        return
+    keys = {fp: public_pem(key) for fp, key in evidence.keys.public_keys().items()}
+    for seal in signatures:
+        where = f"signature seal {seal.get('key')}"
+        try:
+            with evidence.store.open_verified(seal["key"]) as reader:
+                data = reader.read()
+        except (ObjectMissingError, IntegrityError) as exc:
+            report.faults.append(Fault(capture.id, where, str(exc)))
+            continue
+        if reader.sha256 != seal.get("sha256"):
+            report.faults.append(Fault(capture.id, where, "SHA-256 differs from the one "
+                                       "recorded when it was made"))
+        problem = check_signature(data, manifest, keys)
+        if problem:
+            report.faults.append(Fault(capture.id, where, problem))
 
 
 def check_wacz(package) -> list[str]:

@@ -108,6 +108,12 @@ class BrowserSettings:
 
 
 @dataclass
+class SigningSettings:
+    key_dir: Path = Path("")  # empty: $XDG_CONFIG_HOME/saksi/keys
+    passphrase_file: str = ""  # unattended signing with a passphrase-protected key
+
+
+@dataclass
 class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     collector: CollectorSettings = field(default_factory=CollectorSettings)
@@ -115,6 +121,7 @@ class Settings:
     network: NetworkSettings = field(default_factory=NetworkSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     browser: BrowserSettings = field(default_factory=BrowserSettings)
+    signing: SigningSettings = field(default_factory=SigningSettings)
     sources: list[str] = field(default_factory=list)
 
     @property
@@ -164,6 +171,8 @@ def load_settings(
             _apply_file(settings, data, str(path))
             settings.sources.append(str(path))
     _apply_environment(settings, env)
+    if not str(settings.signing.key_dir) or str(settings.signing.key_dir) == ".":
+        settings.signing.key_dir = config_dir(env) / "keys"
     _check(settings)
     return settings
 
@@ -275,6 +284,9 @@ def _check(settings: Settings) -> None:
     proxy = settings.network.proxy
     if proxy and not (proxy.startswith("http://") and proxy.count(":") == 2):
         raise ConfigError(f"network.proxy must look like http://host:port, not {proxy!r}")
+    passphrase_file = settings.signing.passphrase_file
+    if passphrase_file and not Path(passphrase_file).is_file():
+        raise ConfigError(f"signing.passphrase_file: no such file {passphrase_file}")
     if settings.network.extra_ca and not Path(settings.network.extra_ca).is_file():
         raise ConfigError(f"network.extra_ca: no such file {settings.network.extra_ca}")
 

@@ -529,6 +529,158 @@ def hold_release(
     _change_hold(capture_id, False, reason, as_json)
 
 
+# ---- keys and seals ---------------------------------------------------------------------
+
+keys_app = typer.Typer(no_args_is_help=True, help="This installation's Ed25519 signing keys.")
+app.add_typer(keys_app, name="keys")
+
+
+def _ask_passphrase(prompt: str, confirm: bool) -> bytes | None:
+    text = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, default="",
+                        show_default=False)
+    return text.encode() if text else None
+
+
+def _key_passphrase(evidence) -> bytes | None:
+    """The current key's passphrase: from signing.passphrase_file, else asked for."""
+    if not evidence.keys.is_locked():
+        return None
+    if evidence.settings.signing.passphrase_file:
+        return Path(evidence.settings.signing.passphrase_file).read_bytes().strip()
+    if not sys.stdin.isatty():
+        raise UsageProblem("the signing key is passphrase-protected: set "
+                           "signing.passphrase_file or run this in a terminal")
+    return _ask_passphrase("Passphrase of the current signing key", False)
+
+
+@keys_app.command("init")
+def keys_init(
+    passphrase: Annotated[bool, typer.Option("--passphrase", help="Protect the private key "
+                                             "with a passphrase (asked twice).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Make this installation's signing key; prints its fingerprint to publish."""
+    from archivers.keys import KeyRing, SigningKeyError
+
+    ring = KeyRing(Path(_settings().signing.key_dir))
+    secret = _ask_passphrase("New passphrase", True) if passphrase else None
+    try:
+        fp = ring.init(secret)
+    except SigningKeyError as exc:
+        raise UsageProblem(str(exc)) from None
+    if as_json:
+        _print_json({"fingerprint": fp, "key_dir": str(ring.root), "passphrase": bool(secret)})
+    else:
+        out.print(f"signing key {fp}\n(private key in {ring.root / 'private'}, mode 600; "
+                  "publish the fingerprint so others can check your bundles)")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    passphrase: Annotated[bool, typer.Option("--passphrase", help="Protect the new key "
+                                             "with a passphrase (asked twice).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Replace the signing key; the hand-over is signed by the old key and the new one."""
+    from archivers.keys import SigningKeyError
+    from storage.catalog import EventDraft
+
+    evidence = _open()
+    try:
+        old = _key_passphrase(evidence)
+        new = _ask_passphrase("New passphrase", True) if passphrase else None
+        try:
+            statement = evidence.keys.rotate(old, new)
+        except SigningKeyError as exc:
+            raise UsageProblem(str(exc)) from None
+        evidence.custody.record([EventDraft(evidence.actor, "key.rotated",
+                                            statement["next"], {
+                                                "previous": statement["previous"],
+                                                "next": statement["next"],
+                                                "sequence": statement["sequence"]})])
+        evidence.custody.flush()
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json(statement)
+    else:
+        out.print(f"signing key {statement['next']} replaces {statement['previous']} "
+                  f"(rotation statement {statement['sequence']}, signed by both)")
+
+
+@keys_app.command("list")
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines.")] = False,
+) -> None:
+    """Every key this installation has used, the current one marked."""
+    from archivers.keys import KeyRing
+
+    ring = KeyRing(Path(_settings().signing.key_dir))
+    current = ring.current()
+    if current is None:
+        err.print("no signing key yet: saksi keys init")
+    for fp in ring.public_keys():
+        state = "current" if fp == current else "retired"
+        if as_json:
+            _print_json({"fingerprint": fp, "state": state,
+                         "locked": ring.is_locked(fp) if fp == current else None})
+        else:
+            out.print(f"{state:8} {fp}")
+
+
+@keys_app.command("export-public")
+def keys_export_public(
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file "
+                                                  "instead of standard output.")] = None,
+) -> None:
+    """Public keys and rotation statements as JSON, for publishing and checking."""
+    from archivers.keys import KeyRing
+
+    ring = KeyRing(Path(_settings().signing.key_dir))
+    if ring.current() is None:
+        raise UsageProblem("no signing key yet: saksi keys init")
+    text = json.dumps(ring.export_public(), indent=2) + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.write_text(text)
+        out.print(f"public keys written to {out_file}")
+
+
+@app.command()
+def seal(
+    pending: Annotated[bool, typer.Option("--pending", help="Sign every sealed capture "
+                                          "that has no signature yet.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one capture a line.")]
+    = False,
+) -> None:
+    """Add the seals a capture is missing (signed before a key existed, or while locked)."""
+    from archivers.seal_pending import seal_pending
+
+    if not pending:
+        raise UsageProblem("say what to seal: saksi seal --pending")
+    evidence = _open()
+    try:
+        signer, note = evidence.signer(_key_passphrase(evidence))
+        if signer is None:
+            raise UsageProblem(f"cannot sign: {note}")
+        results = seal_pending(evidence, signer)
+        evidence.custody.flush()
+    finally:
+        evidence.close()
+    for capture_id, problem in results:
+        if as_json:
+            _print_json({"id": capture_id, "signed": problem is None, "error": problem})
+        elif problem is None:
+            out.print(f"signed   {capture_id}")
+        else:
+            err.print(f"error: capture {capture_id}: {problem}", markup=False)
+    if not results and not as_json:
+        out.print("nothing to seal: every sealed capture is signed")
+    if any(problem for _, problem in results):
+        raise typer.Exit(EXIT_FAILED)
+
+
 # ---- replay --------------------------------------------------------------------------
 
 

@@ -414,6 +414,10 @@ class Catalog:
                 func.sum(inner.c.bytes), 0))).one()
         return int(row[0]), int(row[1])
 
+    def set_seals(self, conn: Connection, capture_id: str, seals: list[dict[str, Any]]
+                  ) -> None:
+        conn.execute(update(captures).where(captures.c.id == capture_id).values(seals=seals))
+
     def set_storage_state(self, conn: Connection, capture_ids: list[str], state: str) -> None:
         if capture_ids:
             conn.execute(update(captures).where(captures.c.id.in_(capture_ids))

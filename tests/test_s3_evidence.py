@@ -107,10 +107,13 @@ def test_storage_init_asks_before_compliance_then_makes_a_locked_bucket(s3):
 def test_a_capture_goes_up_locked_with_its_version_recorded(s3, site):
     s3.env["SAKSI_STORAGE__PREFIX"] = "bawaslu/jabar"
     init(s3)
+    assert run_saksi(s3.env, "keys", "init").code == 0
     result = capture(s3, "https://news.example.id/page", "--case", "BWS-1")
     assert result["storage_state"] == "stored"
+    [seal] = result["seals"]  # the signature object goes up beside the manifest
     stored = [e for e in custody_events(s3) if e["action"] == "object.stored"]
-    assert {e["details"]["key"] for e in stored} == {a["key"] for a in result["artifacts"]}
+    assert {e["details"]["key"] for e in stored} == \
+        {a["key"] for a in result["artifacts"]} | {seal["key"]}
     soon = datetime.now(UTC) + timedelta(days=3649)
     for event in stored:
         details = event["details"]
@@ -129,7 +132,8 @@ def test_a_capture_goes_up_locked_with_its_version_recorded(s3, site):
         Key="bawaslu/jabar/" + artifact(result, "manifest")["key"])["Body"].read())
     assert manifest["store"]["backend"] == "s3" and manifest["store"]["write_once"] is True
     status = run_saksi(s3.env, "storage", "status", "--json").json()
-    assert status["objects"] == len(result["artifacts"]) + 1  # and a custody segment
+    assert status["objects"] == len(result["artifacts"]) + 2  # the seal, a custody segment
+    assert run_saksi(s3.env, "verify", result["id"]).code == 0
     assert status["pending_uploads"]["objects"] == 0
 
 
