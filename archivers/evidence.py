@@ -102,6 +102,9 @@ class Evidence:
             settings=self.settings.effective(),
             store={k: v for k, v in self.store.describe().items() if k != "root"},
             signer=signer, signature_note=note,
+            tsa_urls=list(self.settings.timestamps.tsa_urls),
+            tsa_ca_file=self.settings.timestamps.ca_file,
+            tsa_timeout=self.settings.timestamps.timeout_seconds,
         )
 
     @property

@@ -108,6 +108,8 @@ class Publisher:
         for capture in captures:
             kinds = {a.key: a.kind for a in capture.artifacts}
             kinds.update({s["key"]: s["kind"] for s in capture.seals if s.get("key")})
+            kinds.update({s["chain_key"]: "timestamp" for s in capture.seals
+                          if s.get("chain_key")})
             problems = [(k, results.get(k)) for k in kinds
                         if not isinstance(results.get(k), StoredObject)]
             for key, kind in kinds.items():
@@ -201,7 +203,8 @@ def _stored_event(actor: str, capture: Capture, kind: str, obj: StoredObject) ->
 def _stored_keys(capture: Capture) -> list[tuple[str, str | None]]:
     """Every object of a capture in the store: artifacts, manifest, and seal objects."""
     return [(a.key, a.sha256) for a in capture.artifacts] + [
-        (s["key"], s.get("sha256")) for s in capture.seals if s.get("key")]
+        (s["key"], s.get("sha256")) for s in capture.seals if s.get("key")] + [
+        (s["chain_key"], s.get("chain_sha256")) for s in capture.seals if s.get("chain_key")]
 
 
 def _is_manifest(key: str) -> bool:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC
 from pathlib import Path
 
 from storage.catalog import Catalog
 from storage.objects import StorageError, StoredObject
-from storage.records import FAILED, Artifact, Capture, parse_iso
+from storage.records import FAILED, Artifact, Capture, iso, parse_iso
 
 from .custody import CustodyLog
 
@@ -30,7 +31,7 @@ def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, in
     cases: dict[str, dict] = {}
     seal_keys = []
     for key in store.keys("captures"):
-        if "/signature-" in key and key.endswith(".json"):
+        if ("/signature-" in key and key.endswith(".json")) or key.endswith(".tsr"):
             seal_keys.append(key)
             continue
         if not key.endswith("/manifest.json"):
@@ -42,10 +43,12 @@ def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, in
         capture.artifacts.append(Artifact("manifest", reader.sha256, reader.bytes,
                                           "application/json", key, "manifest.json"))
         captures[capture.id] = capture
+    tsa_of = {(ev.subject, ev.details.get("serial")): ev.details.get("tsa") for ev in events
+              if ev.action == "timestamp.obtained"}
     for key in seal_keys:
         capture = captures.get(key.split("/")[1])
         if capture is not None:
-            capture.seals.append(_seal_entry(store, key))
+            capture.seals.append(_seal_entry(store, key, capture.id, tsa_of))
     for ev in events:
         if ev.action == "case.created":
             cases.setdefault(ev.subject, {"id": ev.subject, "title": "",
@@ -84,10 +87,23 @@ def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, in
     return len(captures), len(events)
 
 
-def _seal_entry(store, key: str) -> dict:
-    """A signature seal's entry in the capture's `seals`, from the stored object."""
+def _seal_entry(store, key: str, capture_id: str, tsa_of: dict) -> dict:
+    """A seal's entry in the capture's `seals`, from the stored objects (the TSA's address
+    from the custody event that recorded the token)."""
     with store.open_verified(key) as reader:
         data = reader.read()
+    if key.endswith(".tsr"):
+        from rfc3161_client import decode_timestamp_response
+
+        info = decode_timestamp_response(data).tst_info
+        chain_key = key[:-len(".tsr")] + "-chain.pem"
+        with store.open_verified(chain_key) as chain:
+            chain.drain()
+        serial = str(info.serial_number)
+        return {"kind": "timestamp", "key": key, "sha256": reader.sha256,
+                "bytes": reader.bytes, "tsa": tsa_of.get((capture_id, serial)),
+                "gen_time": iso(info.gen_time.astimezone(UTC)), "serial": serial,
+                "chain_key": chain_key, "chain_sha256": chain.sha256}
     seal = json.loads(data)
     return {"kind": "signature", "key": key, "sha256": reader.sha256, "bytes": reader.bytes,
             "key_fingerprint": seal.get("key_fingerprint"), "made_at": seal.get("made_at")}

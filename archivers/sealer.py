@@ -23,7 +23,7 @@ from storage.catalog import EventDraft
 from storage.records import FAILED, PENDING_UPLOAD, Capture
 
 from .evidence import Evidence
-from .sealing import CaptureRun, SealContext, SealedCapture, seal_capture
+from .sealing import CaptureRun, SealContext, SealedCapture, add_timestamps, seal_capture
 from .warc import DigestMismatch
 
 SEAL_BATCH = 64
@@ -143,6 +143,7 @@ def seal_group(evidence: Evidence, context: SealContext, runs: list[CaptureRun]
                     sealed.append(seal_capture(run, context, batch))
                 except (DigestMismatch, OSError) as exc:
                     results.append(fail_run(evidence, run, f"could not seal: {one_line(exc)}"))
+            add_timestamps(sealed, context, batch)
         for item in sealed:
             item.resolve(batch, local=not evidence.uploads)
             if evidence.uploads:

@@ -26,6 +26,7 @@ from storage.records import FAILED, Artifact, Capture, canonical_json, iso, utcn
 from .exchange import Exchange, PageArtifact
 from .keys import Signer
 from .signing import signature_seal
+from .timestamps import TimestampError, Token, load_roots, obtain_all, seal_entry
 from .wacz import write_wacz
 from .warc import (
     WarcWriter,
@@ -66,6 +67,9 @@ class SealContext:
     host: str = field(default_factory=socket.gethostname)
     signer: Signer | None = None  # this installation's key, unlocked; None: not signing
     signature_note: str = "none: no signing key configured"  # the manifest says it
+    tsa_urls: list[str] = field(default_factory=list)
+    tsa_ca_file: str = ""
+    tsa_timeout: float = 15.0
 
 
 @dataclass
@@ -145,6 +149,44 @@ def seal_capture(run: CaptureRun, ctx: SealContext, batch: DurableBatch) -> Seal
     return SealedCapture(capture, manifest_bytes, events, pending_list)
 
 
+def add_timestamps(items: list[SealedCapture], ctx: SealContext, batch: DurableBatch) -> None:
+    """RFC 3161 tokens for a group of sealed manifests, from every configured TSA, stored
+    in the same batch; a TSA that fails leaves `timestamp.failed` (seal --pending retries)."""
+    if not ctx.tsa_urls or not items:
+        return
+    try:
+        roots = load_roots(ctx.tsa_ca_file)
+        tokens = obtain_all([(i.capture.id, i.manifest_bytes) for i in items], ctx.tsa_urls,
+                            roots, ctx.tsa_timeout)
+    except TimestampError as exc:
+        tokens = {(i.capture.id, url): exc for i in items for url in ctx.tsa_urls}
+    for item in items:
+        actor = item.capture.requested_by or "saksi"
+        for url in ctx.tsa_urls:
+            result = tokens[(item.capture.id, url)]
+            if isinstance(result, TimestampError):
+                item.events.append(EventDraft(actor, "timestamp.failed", item.capture.id,
+                                              {"tsa": url, "error": str(result)}))
+                continue
+            item.capture.seals = [*item.capture.seals, stamp_seal(batch, item.capture.id,
+                                                                  result)]
+            item.events.append(EventDraft(actor, "timestamp.obtained", item.capture.id, {
+                "tsa": url, "gen_time": result.gen_time, "serial": result.serial,
+                "manifest_sha256": item.capture.manifest_sha256}))
+
+
+def stamp_seal(batch_or_store, capture_id: str, token: Token) -> dict[str, Any]:
+    """Store a token and its chain as named objects; returns the capture's seal entry."""
+    key, chain_key = token.seal_keys(capture_id)
+    if isinstance(batch_or_store, DurableBatch):
+        batch_or_store.add_named(key, token.reply)
+        batch_or_store.add_named(chain_key, token.chain_pem)
+    else:
+        batch_or_store.put_named(key, token.reply)
+        batch_or_store.put_named(chain_key, token.chain_pem)
+    return seal_entry(token, key, chain_key)
+
+
 def _store_page_artifact(batch: DurableBatch, item: PageArtifact
                          ) -> tuple[PendingObject, Artifact]:
     """Copy a browser artifact into the store, hashing it again on the way."""
@@ -175,7 +217,9 @@ def build_manifest(run: CaptureRun, ctx: SealContext) -> dict[str, Any]:
         "mode_choice": run.mode_choice,
         "seals": {
             "signature": ctx.signature_note,
-            "timestamps": "none: no RFC 3161 timestamp authority configured",
+            "timestamps": (f"RFC 3161 tokens over this manifest's SHA-256 from "
+                           f"{', '.join(ctx.tsa_urls)}, stored beside it" if ctx.tsa_urls
+                           else "none: no RFC 3161 timestamp authority configured"),
         },
     }
 

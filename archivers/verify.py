@@ -99,7 +99,9 @@ def verify_capture(evidence: Evidence, capture: Capture, report: VerifyReport) -
                 for problem in check_wacz(package):
                     report.faults.append(Fault(capture.id, where, problem))
     keys = [manifest_key] + [a.key for a in capture.artifacts if a.kind != "manifest"]
-    for key in keys + [seal["key"] for seal in capture.seals if seal.get("key")]:
+    keys += [seal["key"] for seal in capture.seals if seal.get("key")]
+    keys += [seal["chain_key"] for seal in capture.seals if seal.get("chain_key")]
+    for key in keys:
         for version in store.foreign_versions(key):
             report.faults.append(Fault(capture.id, key, f"{version}: not written by Saksi"))
 
@@ -111,6 +113,7 @@ def _check_seals(evidence: Evidence, capture: Capture, manifest: bytes,
     from .keys import public_pem
     from .signing import check_signature
 
+    _check_timestamps(evidence, capture, manifest, report)
     signatures = [s for s in capture.seals if s.get("kind") == "signature"]
     if not signatures:
         return
@@ -127,6 +130,36 @@ def _check_seals(evidence: Evidence, capture: Capture, manifest: bytes,
             report.faults.append(Fault(capture.id, where, "SHA-256 differs from the one "
                                        "recorded when it was made"))
         problem = check_signature(data, manifest, keys)
+        if problem:
+            report.faults.append(Fault(capture.id, where, problem))
+
+
+def _check_timestamps(evidence: Evidence, capture: Capture, manifest: bytes,
+                      report: VerifyReport) -> None:
+    """Each RFC 3161 token: intact, over this manifest, chaining to the configured roots
+    (or, with none configured any more, to the self-signed roots kept with it)."""
+    from cryptography import x509
+
+    from .timestamps import TimestampError, load_roots, verify_reply
+
+    for seal in [s for s in capture.seals if s.get("kind") == "timestamp"]:
+        where = f"timestamp seal {seal.get('key')} ({seal.get('tsa')})"
+        try:
+            with evidence.store.open_verified(seal["key"]) as reader:
+                reply = reader.read()
+            with evidence.store.open_verified(seal["chain_key"]) as chain_reader:
+                chain = chain_reader.read()
+            if reader.sha256 != seal.get("sha256") or \
+                    chain_reader.sha256 != seal.get("chain_sha256"):
+                report.faults.append(Fault(capture.id, where, "SHA-256 differs from the one "
+                                           "recorded when it was obtained"))
+            ca_file = evidence.settings.timestamps.ca_file
+            roots = load_roots(ca_file) if ca_file else [
+                c for c in x509.load_pem_x509_certificates(chain) if c.issuer == c.subject]
+        except (ObjectMissingError, IntegrityError, TimestampError, ValueError) as exc:
+            report.faults.append(Fault(capture.id, where, str(exc)))
+            continue
+        problem = verify_reply(reply, manifest, roots)
         if problem:
             report.faults.append(Fault(capture.id, where, problem))
 

@@ -114,6 +114,13 @@ class SigningSettings:
 
 
 @dataclass
+class TimestampSettings:
+    tsa_urls: list[str] = field(default_factory=list)  # RFC 3161 authorities, all asked
+    ca_file: str = ""  # PEM roots the tokens must chain to
+    timeout_seconds: float = 15.0
+
+
+@dataclass
 class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     collector: CollectorSettings = field(default_factory=CollectorSettings)
@@ -122,6 +129,7 @@ class Settings:
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     browser: BrowserSettings = field(default_factory=BrowserSettings)
     signing: SigningSettings = field(default_factory=SigningSettings)
+    timestamps: TimestampSettings = field(default_factory=TimestampSettings)
     sources: list[str] = field(default_factory=list)
 
     @property
@@ -284,6 +292,15 @@ def _check(settings: Settings) -> None:
     proxy = settings.network.proxy
     if proxy and not (proxy.startswith("http://") and proxy.count(":") == 2):
         raise ConfigError(f"network.proxy must look like http://host:port, not {proxy!r}")
+    stamps = settings.timestamps
+    if stamps.tsa_urls and not stamps.ca_file:
+        raise ConfigError("timestamps.ca_file must name the PEM roots the TSA tokens chain "
+                          "to when timestamps.tsa_urls is set")
+    if stamps.ca_file and not Path(stamps.ca_file).is_file():
+        raise ConfigError(f"timestamps.ca_file: no such file {stamps.ca_file}")
+    for url in stamps.tsa_urls:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"timestamps.tsa_urls: not an http(s) URL: {url!r}")
     passphrase_file = settings.signing.passphrase_file
     if passphrase_file and not Path(passphrase_file).is_file():
         raise ConfigError(f"signing.passphrase_file: no such file {passphrase_file}")

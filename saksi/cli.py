@@ -654,7 +654,7 @@ def seal(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one capture a line.")]
     = False,
 ) -> None:
-    """Add the seals a capture is missing (signed before a key existed, or while locked)."""
+    """Add missing seals: signatures (no key yet, or locked) and timestamps (TSA down)."""
     from archivers.seal_pending import seal_pending
 
     if not pending:
@@ -662,7 +662,8 @@ def seal(
     evidence = _open()
     try:
         signer, note = evidence.signer(_key_passphrase(evidence))
-        if signer is None:
+        if signer is None and (evidence.keys.current() is not None
+                               or not evidence.settings.timestamps.tsa_urls):
             raise UsageProblem(f"cannot sign: {note}")
         results = seal_pending(evidence, signer)
         evidence.custody.flush()
@@ -670,13 +671,13 @@ def seal(
         evidence.close()
     for capture_id, problem in results:
         if as_json:
-            _print_json({"id": capture_id, "signed": problem is None, "error": problem})
+            _print_json({"id": capture_id, "sealed": problem is None, "error": problem})
         elif problem is None:
-            out.print(f"signed   {capture_id}")
+            out.print(f"sealed   {capture_id}")
         else:
             err.print(f"error: capture {capture_id}: {problem}", markup=False)
     if not results and not as_json:
-        out.print("nothing to seal: every sealed capture is signed")
+        out.print("nothing to seal: every sealed capture has its seals")
     if any(problem for _, problem in results):
         raise typer.Exit(EXIT_FAILED)
 

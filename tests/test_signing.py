@@ -103,7 +103,7 @@ def test_seal_pending_signs_what_was_captured_before_a_key(env, site):
     assert run_saksi(env, "keys", "init").code == 0
     signed = run_saksi(env, "seal", "--pending", "--json")
     assert signed.code == 0, signed.stderr
-    assert signed.json_lines() == [{"id": early["id"], "signed": True, "error": None}]
+    assert signed.json_lines() == [{"id": early["id"], "sealed": True, "error": None}]
     shown = run_saksi(env, "show", early["id"], "--json").json()
     assert [s["kind"] for s in shown["seals"]] == ["signature"]
     assert run_saksi(env, "seal", "--pending").stdout.startswith("nothing to seal")
