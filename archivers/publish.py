@@ -148,10 +148,11 @@ class Publisher:
     # ---- custody segments and the rest of the spool -------------------------------
 
     def publish_segments(self, report: PublishReport | None = None) -> PublishReport:
-        """Upload custody segments waiting in the spool (their versions go in the catalog;
+        """Upload custody segments and checkpoints waiting in the spool (versions go in the
+        catalog;
         an event about storing the log would itself need storing, so there is none)."""
         report = report or PublishReport()
-        waiting = list(self.store.spool.keys("custody/segments/"))
+        waiting = list(self.store.spool.keys("custody/"))  # segments and checkpoints
         if not waiting:
             return report
         known = {key: sha for _, _, key, sha in self.catalog.segments()}

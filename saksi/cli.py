@@ -104,6 +104,7 @@ def capture(
                              console=err, on_finished=lambda c: _report_capture(c, as_json)
                              ) as progress:
             results = run_capture_crawl(evidence, captures, progress.update, mode)
+        _checkpoint_after_captures(evidence)
     finally:
         evidence.close()
     waiting = [r for r in results if r.storage_state == "pending_upload"]
@@ -113,6 +114,20 @@ def capture(
                   markup=False)
     if any(result.status == "failed" for result in results):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _checkpoint_after_captures(evidence) -> None:
+    """Sign the custody log after each batch of captures, when a key is usable unattended."""
+    from archivers.checkpoints import make_checkpoint
+
+    signer, _ = evidence.signer()
+    if signer is None:
+        return
+    try:
+        make_checkpoint(evidence, signer)
+    except Exception as exc:  # the captures are sealed; `saksi custody checkpoint` retries
+        err.print(f"warning: no custody checkpoint signed: {' '.join(str(exc).split())}",
+                  markup=False)
 
 
 def _report_capture(c, as_json: bool) -> None:
@@ -292,6 +307,9 @@ def verify(
         checked, custody_faults = evidence.custody.verify()
         report.custody_events = checked
         report.faults += [Fault(None, f.where, f.problem) for f in custody_faults]
+        from archivers.checkpoints import check_all
+
+        report.faults += [Fault(None, *p.split(": ", 1)) for p in check_all(evidence)]
         subject = "store" if all_ else targets[0].id
         drafts = [EventDraft(evidence.actor, "verify.run", subject, {
             "captures": report.captures, "artifacts": report.artifacts,
@@ -682,6 +700,115 @@ def seal(
         raise typer.Exit(EXIT_FAILED)
 
 
+# ---- custody -----------------------------------------------------------------------------
+
+custody_app = typer.Typer(no_args_is_help=True, help="The chain of custody: events, signed "
+                          "checkpoints, proofs.")
+app.add_typer(custody_app, name="custody")
+
+
+@custody_app.command("log")
+def custody_log(
+    capture_id: Annotated[str | None, typer.Option("--capture", help="Only this capture's "
+                                                   "events.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines.")] = False,
+) -> None:
+    """The custody events, in order."""
+    evidence = _open()
+    try:
+        subject = _find(evidence, capture_id).id if capture_id else None
+        events = evidence.catalog.events(subject=subject)
+    finally:
+        evidence.close()
+    for ev, _, _ in events:
+        if as_json:
+            _print_json(ev.to_json())
+        else:
+            out.print(f"{ev.seq:>6} {ev.at:%Y-%m-%d %H:%M:%S} {ev.actor:14.14} "
+                      f"{ev.action:20} {ev.subject}", markup=False)
+
+
+def _signer_or_fail(evidence):
+    signer, note = evidence.signer(_key_passphrase(evidence))
+    if signer is None:
+        raise UsageProblem(f"cannot sign a checkpoint: {note}")
+    return signer
+
+
+@custody_app.command("checkpoint")
+def custody_checkpoint(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Sign (and timestamp) the custody log's current state; checks it extends the last."""
+    from archivers.checkpoints import (
+        CustodyMismatch,
+        consistency,
+        make_checkpoint,
+        stored_checkpoints,
+    )
+
+    evidence = _open()
+    try:
+        signer = _signer_or_fail(evidence)
+        earlier = list(stored_checkpoints(evidence).values())
+        try:
+            checkpoint = make_checkpoint(evidence, signer)
+        except CustodyMismatch as exc:
+            raise Failed(str(exc)) from None
+        previous = [c for c in earlier if c["tree_size"] < checkpoint["tree_size"]]
+        consistent = consistency(evidence, previous[-1], checkpoint) if previous else None
+    finally:
+        evidence.close()
+    summary = {"tree_size": checkpoint["tree_size"], "root_hash": checkpoint["root_hash"],
+               "at": checkpoint["at"], "key_fingerprint": checkpoint["key_fingerprint"],
+               "timestamps": [t.get("gen_time") or t.get("error")
+                              for t in checkpoint.get("timestamps", [])],
+               "extends_previous": consistent}
+    if as_json:
+        _print_json(summary)
+    else:
+        out.print(f"checkpoint: {summary['tree_size']} events, root {summary['root_hash']}, "
+                  f"signed by {summary['key_fingerprint'][:16]}…")
+        if consistent is not None:
+            out.print(f"extends the checkpoint of {previous[-1]['tree_size']} events: "
+                      f"{'yes (consistency proof checked)' if consistent else 'NO'}")
+    if consistent is False:
+        err.print("error: the custody log does not extend its previous checkpoint",
+                  markup=False)
+        raise typer.Exit(EXIT_FAILED)
+
+
+@custody_app.command("prove")
+def custody_prove(
+    capture_id: Annotated[str, typer.Argument(metavar="ID", help="Capture id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Inclusion proofs of a capture's events against a signed checkpoint covering them."""
+    from archivers.checkpoints import make_checkpoint, prove, stored_checkpoints
+
+    evidence = _open()
+    try:
+        c = _find(evidence, capture_id)
+        last_seq = max((ev.seq for ev, _, _ in evidence.catalog.events(subject=c.id)),
+                       default=0)
+        covering = [cp for size, cp in stored_checkpoints(evidence).items()
+                    if size >= last_seq]
+        checkpoint = covering[0] if covering else make_checkpoint(
+            evidence, _signer_or_fail(evidence))
+        proofs = prove(evidence, c.id, checkpoint)
+    finally:
+        evidence.close()
+    result = {"id": c.id, "checkpoint": {k: checkpoint[k] for k in (
+        "tree_size", "root_hash", "at", "key_fingerprint", "signature")}, "events": proofs}
+    if as_json:
+        _print_json(result)
+        return
+    out.print(f"checkpoint of {checkpoint['tree_size']} events, root {checkpoint['root_hash']}")
+    for item in proofs:
+        out.print(f"  event {item['seq']:>6} {item['action']:20} included "
+                  f"({len(item['proof'])} proof hashes, checked)", markup=False)
+
+
 # ---- replay --------------------------------------------------------------------------
 
 
@@ -768,7 +895,7 @@ def _report(exc: BaseException) -> int:
     if isinstance(exc, (UsageProblem, ConfigError, IntakeError)):
         err.print(f"error: {exc}", markup=False)
         return EXIT_USAGE
-    if isinstance(exc, StorageError):
+    if isinstance(exc, (StorageError, Failed)):
         err.print(f"error: {exc}", markup=False)
         return EXIT_FAILED
     err.print(f"error: {type(exc).__name__}: {exc} (run with --debug for details)",

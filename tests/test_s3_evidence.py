@@ -132,7 +132,8 @@ def test_a_capture_goes_up_locked_with_its_version_recorded(s3, site):
         Key="bawaslu/jabar/" + artifact(result, "manifest")["key"])["Body"].read())
     assert manifest["store"]["backend"] == "s3" and manifest["store"]["write_once"] is True
     status = run_saksi(s3.env, "storage", "status", "--json").json()
-    assert status["objects"] == len(result["artifacts"]) + 2  # the seal, a custody segment
+    assert status["objects"] == len(keys)  # artifacts, seal, custody segments, checkpoint
+    assert any(k.startswith("bawaslu/jabar/custody/checkpoints/") for k in keys)
     assert run_saksi(s3.env, "verify", result["id"]).code == 0
     assert status["pending_uploads"]["objects"] == 0
 
