@@ -116,7 +116,7 @@ def prove(evidence: Evidence, capture_id: str, checkpoint: dict[str, Any]
     if merkle.root(tree).hex() != checkpoint["root_hash"]:
         raise ValueError(f"the custody log no longer matches checkpoint {size}")
     proofs = []
-    for ev, _, _ in evidence.catalog.events(subject=capture_id):
+    for ev in capture_events(evidence, capture_id):
         if ev.seq > size:
             continue
         index = ev.seq - 1
@@ -126,6 +126,12 @@ def prove(evidence: Evidence, capture_id: str, checkpoint: dict[str, Any]
         proofs.append({"seq": ev.seq, "action": ev.action, "leaf_hash": tree[index].hex(),
                        "proof": [p.hex() for p in path]})
     return proofs
+
+
+def capture_events(evidence: Evidence, capture_id: str) -> list[CustodyEvent]:
+    """The events about a capture: its own, and those about its objects."""
+    return [ev for ev, _, _ in evidence.catalog.events()
+            if ev.subject == capture_id or ev.details.get("capture") == capture_id]
 
 
 def consistency(evidence: Evidence, old: dict[str, Any], new: dict[str, Any]) -> bool:

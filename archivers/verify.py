@@ -186,7 +186,17 @@ def check_wacz(package) -> list[str]:
 
 
 def _check_warc(stream, capture_id: str, where: str, report: VerifyReport) -> None:
-    """Every record's block and payload digest, streamed, with warcio as the checker."""
+    faults, records = warc_digest_faults(stream)
+    report.records += records
+    report.faults += [Fault(capture_id, f"{where} {record}".rstrip(), problem)
+                      for record, problem in faults]
+
+
+def warc_digest_faults(stream) -> tuple[list[tuple[str, str]], int]:
+    """Every record's block and payload digest, streamed, with warcio as the checker:
+    ((record, problem) for each fault, records read)."""
+    faults: list[tuple[str, str]] = []
+    records = 0
     try:
         iterator = ArchiveIterator(stream, check_digests=True)
         for record in iterator:
@@ -194,14 +204,13 @@ def _check_warc(stream, capture_id: str, where: str, report: VerifyReport) -> No
             # neither needed nor safe to depend on here.
             while record.raw_stream.read(1024 * 1024):
                 pass
-            report.records += 1
+            records += 1
             if record.digest_checker.passed is False:
                 rid = record.rec_headers.get_header("WARC-Record-ID")
                 uri = record.rec_headers.get_header("WARC-Target-URI") or ""
                 for problem in record.digest_checker.problems:
-                    report.faults.append(Fault(
-                        capture_id, f"{where} record {rid} {uri}".rstrip(), str(problem)))
+                    faults.append((f"record {rid} {uri}".rstrip(), str(problem)))
     except (ArchiveLoadFailed, Exception) as exc:  # zlib, EOF, parse errors alike
         detail = str(exc).encode("ascii", "backslashreplace").decode()[:160]
-        report.faults.append(Fault(capture_id, where,
-                                   f"unreadable WARC ({type(exc).__name__}: {detail})"))
+        faults.append(("", f"unreadable WARC ({type(exc).__name__}: {detail})"))
+    return faults, records

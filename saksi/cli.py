@@ -281,17 +281,27 @@ def get(
 
 @app.command()
 def verify(
-    capture_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="Capture id.")] = None,
+    capture_id: Annotated[str | None, typer.Argument(
+        metavar="[ID | BUNDLE.zip]", help="Capture id, or an evidence bundle.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Verify the whole store.")] = False,
+    trust: Annotated[list[str] | None, typer.Option(
+        "--trust", help="Bundle: accept only this key fingerprint and its rotation chain "
+                        "(repeatable).")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Bundle: file hashes and seals "
+                                        "only, no WARC record digests.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
-    """Re-hash stored evidence, check every WARC record digest and the custody chain."""
+    """Re-hash stored evidence, check every WARC record digest and the custody chain; or
+    check an evidence bundle offline, reading nothing but the bundle."""
     from archivers.verify import Fault, VerifyReport, verify_capture
     from saksi.progress import verify_progress
     from storage.catalog import EventDraft
 
     if bool(capture_id) == all_:
-        raise UsageProblem("give one capture ID, or --all")
+        raise UsageProblem("give one capture ID, a bundle .zip, or --all")
+    if capture_id and capture_id.endswith(".zip"):
+        _verify_bundle(Path(capture_id), trust or [], quick, as_json)
+        return
     evidence = _open()
     report = VerifyReport()
     try:
@@ -335,6 +345,83 @@ def verify(
         for f in report.faults:
             err.print(f"FAULT {f}", markup=False)
         raise typer.Exit(EXIT_FAILED)
+
+
+def _verify_bundle(path: Path, trust: list[str], quick: bool, as_json: bool) -> None:
+    """Offline: no settings, catalog, store or network; nothing written."""
+    from archivers.bundle_verify import verify_bundle
+
+    if not path.is_file():
+        raise UsageProblem(f"no such bundle: {path}")
+    report = verify_bundle(path, trust, quick)
+    if as_json:
+        _print_json({"ok": report.ok, "bundle": str(path), "captures": report.captures,
+                     "files": report.files, "records": report.records,
+                     "events": report.events, "trusted_keys": report.trusted_keys,
+                     "trust": report.trust_reason, "faults": report.faults})
+    else:
+        table = Table(box=None)
+        for name in ("capture", "files", "signature", "timestamps", "url"):
+            table.add_column(name, overflow="fold")
+        for row in report.captures:
+            table.add_row(row["id"], str(row["files"]), row["signature"],
+                          str(row["timestamps"]), row.get("url") or "")
+        out.print(table)
+        out.print(f"trust: {report.trust_reason}", markup=False)
+        if report.ok:
+            out.print(f"[green]OK[/] {len(report.captures)} capture(s), {report.files} "
+                      f"file(s), {report.records} WARC record(s), {report.events} custody "
+                      "event(s) verified")
+    if not report.ok:
+        for fault in report.faults:
+            err.print(f"FAULT {fault}", markup=False)
+        raise typer.Exit(EXIT_FAILED)
+
+
+# ---- export ---------------------------------------------------------------------------
+
+
+@app.command()
+def export(
+    capture_ids: Annotated[list[str] | None, typer.Argument(metavar="[ID...]",
+                                                           help="Captures to export.")] = None,
+    case: Annotated[str | None, typer.Option(help="Every capture of this case.")] = None,
+    out_file: Annotated[Path, typer.Option("--out", help="The bundle to write (.zip).")]
+    = Path("bundle.zip"),
+    language: Annotated[str, typer.Option(help="Report language: id or en.")] = "id",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Write an evidence bundle: files, seals, keys, custody proofs, report, VERIFY.md."""
+    from archivers.bundle import export_bundle
+
+    if language not in ("id", "en"):
+        raise UsageProblem("--language is id or en")
+    if bool(capture_ids) == bool(case):
+        raise UsageProblem("give capture IDs or --case K")
+    if out_file.exists():
+        raise UsageProblem(f"{out_file} exists already: choose another --out")
+    evidence = _open()
+    try:
+        if case:
+            captures = [c for c in evidence.catalog.list_captures(case=case)
+                        if c.manifest_sha256]
+            if not captures:
+                raise UsageProblem(f"no sealed captures in case {case}")
+        else:
+            captures = [_find(evidence, i) for i in capture_ids or []]
+            unsealed = [c.id for c in captures if not c.manifest_sha256]
+            if unsealed:
+                raise UsageProblem(f"capture {unsealed[0]} was never sealed: nothing to export")
+        signer = _signer_or_fail(evidence)
+        summary = export_bundle(evidence, captures, out_file, signer, language)
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json(summary)
+    else:
+        out.print(f"bundle {out_file}: {len(summary['captures'])} capture(s), "
+                  f"{summary['files']} file(s), {summary['events']} custody event(s); "
+                  f"SHA-256 {summary['sha256']}")
 
 
 # ---- reindex -------------------------------------------------------------------------
