@@ -79,7 +79,9 @@ def render_report(captures: list[Capture], events: list[CustodyEvent], fingerpri
              "border:1px solid #999}</style></head><body>",
              f"<h1>{e(t['title'])}</h1>",
              f"<p>{e(t['key'])}: <code>{e(fingerprint)}</code></p>"]
-    version = evidence.seal_context().software.get("saksi", "?")
+    from .evidence import software_versions
+
+    version = software_versions().get("saksi", "?")
     for c in captures:
         rows = [(t["url"], c.requested_url), (t["final"], c.final_url or ""),
                 (t["case"], c.case or ""), (t["platform"], c.platform),

@@ -818,7 +818,7 @@ def custody_log(
 def _signer_or_fail(evidence):
     signer, note = evidence.signer(_key_passphrase(evidence))
     if signer is None:
-        raise UsageProblem(f"cannot sign a checkpoint: {note}")
+        raise UsageProblem(f"cannot sign: {note}")
     return signer
 
 
