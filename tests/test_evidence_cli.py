@@ -115,7 +115,7 @@ def test_usage_errors_exit_2_with_one_line(store, tmp_path):
     for args, needle in ((["capture"], "at least one URL"),
                          (["capture", "https://a.example", "--mode", "video"], "unknown mode"),
                          (["show", "nope"], "no capture with id"),
-                         (["verify"], "one capture ID, or --all"),
+                         (["verify"], "one capture ID, a bundle .zip, or --all"),
                          (["capture", "--from", str(tmp_path / "none.txt")], "cannot read")):
         run = run_saksi(env, *args)
         assert run.code == 2, (args, run.stderr)
