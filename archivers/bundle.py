@@ -38,6 +38,8 @@ from .keys import Signer
 from .report import render_report, verify_guide
 
 BUNDLE_TYPE = "saksi-bundle/1"
+STORED_SUFFIXES = (".gz", ".wacz", ".png", ".jpg", ".jpeg", ".webp", ".gif", ".mp4",
+                   ".webm", ".pdf", ".zip")
 MANIFEST = "bundle-manifest.json"
 SIGNATURE = "bundle-manifest.signature.json"
 STAMP = "bundle-manifest.tsr"
@@ -58,8 +60,13 @@ class BundleWriter:
         """Stream an object from the store into the zip, re-hashing every byte."""
         sha = hashlib.sha256()
         size = 0
+        info = zipfile.ZipInfo(path, date_time=datetime.now(UTC).timetuple()[:6])
+        # Compressed already (WARC, WACZ, images, video): stored as is, so verifying
+        # does not pay to inflate what deflate could not shrink.
+        info.compress_type = zipfile.ZIP_STORED if path.endswith(STORED_SUFFIXES) \
+            else zipfile.ZIP_DEFLATED
         with evidence.store.open(key) as source, \
-                self.zf.open(path, "w", force_zip64=True) as target:
+                self.zf.open(info, "w", force_zip64=True) as target:
             while block := source.read(CHUNK):
                 sha.update(block)
                 size += len(block)

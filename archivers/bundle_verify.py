@@ -71,10 +71,16 @@ def verify_bundle(path: Path, trust: list[str], quick: bool = False) -> BundleRe
             report.faults.append(f"{SIGNATURE}: the bundle manifest's signature does not "
                                  "verify")
         listed = {f["path"]: f for f in manifest.get("files", [])}
-        _check_files(zf, names, listed, quick, report)
+        digests = _check_files(zf, names, listed, quick, report)
         pem_keys = {k: keys_doc["keys"][k] for k in accepted if k in keys_doc["keys"]}
+        by_capture: dict[str, list[str]] = {}
+        for name in sorted(names):
+            parts = name.split("/")
+            if len(parts) == 3 and parts[0] == "captures":
+                by_capture.setdefault(parts[1], []).append(name)
         for capture_id in manifest.get("captures", []):
-            _check_capture(zf, names, capture_id, pem_keys, report)
+            _check_capture(zf, by_capture.get(capture_id, []), capture_id, pem_keys,
+                           digests, report)
         _check_custody(zf, manifest, pem_keys, report)
     return report
 
@@ -115,9 +121,11 @@ def _trusted_keys(keys_doc: dict[str, Any], trust: list[str], report: BundleRepo
 
 
 def _check_files(zf: zipfile.ZipFile, names: set[str], listed: dict[str, dict[str, Any]],
-                 quick: bool, report: BundleReport) -> None:
+                 quick: bool, report: BundleReport) -> dict[str, str]:
+    """Every file read once, against the bundle manifest; returns the digests computed."""
     from .verify import check_wacz, warc_digest_faults
 
+    digests: dict[str, str] = {}
     for name in sorted(names - OUTSIDE_FILES - set(listed)):
         report.faults.append(f"{name}: in the bundle but not in its manifest")
     for name, entry in sorted(listed.items()):
@@ -134,6 +142,7 @@ def _check_files(zf: zipfile.ZipFile, names: set[str], listed: dict[str, dict[st
             while block := member.read(1024 * 1024):
                 sha.update(block)
         report.files += 1
+        digests[name] = sha.hexdigest()
         if sha.hexdigest() != entry.get("sha256"):
             report.faults.append(f"{name}: SHA-256 is {sha.hexdigest()}, the bundle manifest "
                                  f"says {entry.get('sha256')}")
@@ -145,6 +154,7 @@ def _check_files(zf: zipfile.ZipFile, names: set[str], listed: dict[str, dict[st
         digest, _, name = line.partition("  ")
         if listed.get(name, {}).get("sha256") != digest:
             report.faults.append(f"SHA256SUMS: the line for {name} does not match")
+    return digests
 
 
 class _Hashing:
@@ -159,8 +169,9 @@ class _Hashing:
         return data
 
 
-def _check_capture(zf: zipfile.ZipFile, names: set[str], capture_id: str,
-                   keys: dict[str, str], report: BundleReport) -> None:
+def _check_capture(zf: zipfile.ZipFile, names: list[str], capture_id: str,
+                   keys: dict[str, str], digests: dict[str, str], report: BundleReport
+                   ) -> None:
     base = f"captures/{capture_id}/"
     row = {"id": capture_id, "files": 0, "signature": "missing", "timestamps": 0}
     report.captures.append(row)
@@ -176,21 +187,17 @@ def _check_capture(zf: zipfile.ZipFile, names: set[str], capture_id: str,
         if name not in names:
             report.faults.append(f"{name}: listed in the capture's manifest but missing")
             continue
-        sha = hashlib.sha256()
-        with zf.open(name) as member:
-            while block := member.read(1024 * 1024):
-                sha.update(block)
         row["files"] += 1
-        if sha.hexdigest() != artifact["sha256"]:
+        digest = digests.get(name) or _sha256_member(zf, name)  # read once, by _check_files
+        if digest != artifact["sha256"]:
             report.faults.append(f"{name}: not the file capture {capture_id} sealed "
-                                 f"(SHA-256 {sha.hexdigest()}, manifest says "
-                                 f"{artifact['sha256']})")
-    for name in sorted(n for n in names if n.startswith(base + "signature-")):
+                                 f"(SHA-256 {digest}, manifest says {artifact['sha256']})")
+    for name in [n for n in names if n.startswith(base + "signature-")]:
         problem = check_signature(zf.read(name), manifest_bytes, keys)
         row["signature"] = "ok" if problem is None else "FAULT"
         if problem:
             report.faults.append(f"{name}: {problem}")
-    for name in sorted(n for n in names if n.startswith(base) and n.endswith(".tsr")):
+    for name in [n for n in names if n.endswith(".tsr")]:
         chain = zf.read(name[:-len(".tsr")] + "-chain.pem") \
             if name[:-len(".tsr")] + "-chain.pem" in names else b""
         problem = _check_token(zf.read(name), manifest_bytes, chain)
@@ -198,6 +205,14 @@ def _check_capture(zf: zipfile.ZipFile, names: set[str], capture_id: str,
             report.faults.append(f"{name}: {problem}")
         else:
             row["timestamps"] += 1
+
+
+def _sha256_member(zf: zipfile.ZipFile, name: str) -> str:
+    sha = hashlib.sha256()
+    with zf.open(name) as member:
+        while block := member.read(1024 * 1024):
+            sha.update(block)
+    return sha.hexdigest()
 
 
 def _check_token(reply: bytes, message: bytes, chain: bytes) -> str | None:
@@ -225,7 +240,7 @@ def _check_custody(zf: zipfile.ZipFile, manifest: dict[str, Any], keys: dict[str
     if problem:
         report.faults.append(f"custody/checkpoint.json: {problem}")
     size, root = int(checkpoint["tree_size"]), checkpoint["root_hash"]
-    proof_of = {(cid, p["seq"]): p for cid, items in proofs.items() for p in items}
+    proof_of = {p["seq"]: p for items in proofs.values() for p in items}
     by_seq: dict[int, CustodyEvent] = {}
     previous = 0
     for number, line in enumerate(lines, start=1):
@@ -242,7 +257,7 @@ def _check_custody(zf: zipfile.ZipFile, manifest: dict[str, Any], keys: dict[str
             report.faults.append(f"{where} (event {ev.seq}): out of order")
         previous = ev.seq
         by_seq[ev.seq] = ev
-        proof = next((p for (cid, seq), p in proof_of.items() if seq == ev.seq), None)
+        proof = proof_of.get(ev.seq)
         leaf = merkle.leaf_hash(canonical_json(ev.to_json()))
         try:
             ok = proof is not None and merkle.root_from_inclusion(
