@@ -62,7 +62,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(HERE), str(REPO)]
 
-from s3_store import BenchmarkFailed, RssSampler  # noqa: E402 - after the path set-up above
+from s3_store import (  # noqa: E402 - after the path set-up above
+    BenchmarkFailed,
+    RssSampler,
+    whole_rss,
+)
 from static_capture import (  # noqa: E402
     _group_members,
     _kill_group,
@@ -435,13 +439,6 @@ def _where(path: str, line: int, name: str) -> str:
 
 
 # ---- report ------------------------------------------------------------------------------
-
-
-def whole_rss(run: Run) -> str:
-    """wait4's ru_maxrss, which on Linux starts at the parent's peak when it execs."""
-    if run.max_rss_mib <= run.rss_floor_mib:
-        return f"≤ {run.rss_floor_mib:.0f}"
-    return f"{run.max_rss_mib:.0f}"
 
 
 def runs_table(runs: list[Run], facts: BundleFacts) -> str:
