@@ -10,7 +10,7 @@ Layout inside the zip:
     custody/events.jsonl                 these captures' custody events
     custody/checkpoint.json              a signed checkpoint covering them
     custody/proofs.json                  each event's inclusion proof against it
-    report.html                          per capture: what, when, by whom, hashes, timeline
+    report.html, report.pdf              per capture: what, when, by whom, hashes, timeline
     VERIFY.md                            how to check it all by hand
     SHA256SUMS                           `sha256sum -c` over every file above
     bundle-manifest.json                 every file and event, signed beside it
@@ -58,6 +58,14 @@ class BundleWriter:
 
     def copy(self, evidence: Evidence, key: str, path: str, expected: str) -> None:
         """Stream an object from the store into the zip, re-hashing every byte."""
+        with evidence.store.open(key) as source:
+            digest = self.stream(source, path)
+        if digest != expected:
+            raise IntegrityError(f"{key}: SHA-256 is {digest}, sealed as {expected}: "
+                                 "not exported")
+
+    def stream(self, source, path: str) -> str:
+        """Stream a readable into the zip as `path`, listed with its SHA-256."""
         sha = hashlib.sha256()
         size = 0
         info = zipfile.ZipInfo(path, date_time=datetime.now(UTC).timetuple()[:6])
@@ -65,16 +73,13 @@ class BundleWriter:
         # does not pay to inflate what deflate could not shrink.
         info.compress_type = zipfile.ZIP_STORED if path.endswith(STORED_SUFFIXES) \
             else zipfile.ZIP_DEFLATED
-        with evidence.store.open(key) as source, \
-                self.zf.open(info, "w", force_zip64=True) as target:
+        with self.zf.open(info, "w", force_zip64=True) as target:
             while block := source.read(CHUNK):
                 sha.update(block)
                 size += len(block)
                 target.write(block)
-        if sha.hexdigest() != expected:
-            raise IntegrityError(f"{key}: SHA-256 is {sha.hexdigest()}, sealed as {expected}: "
-                                 "not exported")
-        self.files.append({"path": path, "sha256": expected, "bytes": size})
+        self.files.append({"path": path, "sha256": sha.hexdigest(), "bytes": size})
+        return sha.hexdigest()
 
 
 def capture_files(capture: Capture) -> list[tuple[str, str, str]]:
@@ -91,7 +96,7 @@ def capture_files(capture: Capture) -> list[tuple[str, str, str]]:
 
 
 def export_bundle(evidence: Evidence, captures: list[Capture], out: Path, signer: Signer,
-                  language: str) -> dict[str, Any]:
+                  language: str, pdf: bool = True) -> dict[str, Any]:
     """Write the bundle; returns its summary. A partial file is never left behind."""
     checkpoint = make_checkpoint(evidence, signer)
     ids = [c.id for c in captures]
@@ -111,8 +116,10 @@ def export_bundle(evidence: Evidence, captures: list[Capture], out: Path, signer
                 writer.add("custody/checkpoint.json", f.read())
             proofs = {c.id: prove(evidence, c.id, checkpoint) for c in captures}
             writer.add("custody/proofs.json", json.dumps(proofs, indent=1).encode())
-            writer.add("report.html", render_report(captures, events, signer.fingerprint,
-                                                    evidence, language).encode())
+            report = render_report(captures, events, signer.fingerprint, evidence, language)
+            writer.add("report.html", report.encode())
+            if pdf:
+                _add_pdf(evidence, writer, report, captures, temp)
             writer.add("VERIFY.md", verify_guide(language).encode())
             sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in writer.files)
             writer.add("SHA256SUMS", sums.encode())
@@ -147,6 +154,26 @@ def export_bundle(evidence: Evidence, captures: list[Capture], out: Path, signer
         for c in captures])
     evidence.custody.flush()
     return summary
+
+
+def _add_pdf(evidence: Evidence, writer: BundleWriter, report: str,
+             captures: list[Capture], temp: Path) -> None:
+    """report.pdf: the HTML report printed, with the screenshots it shows."""
+    from storage.objects import copy_verified
+
+    from .report import report_images
+    from .report_pdf import print_report
+
+    images = [(path, lambda dest, key=key, sha=sha: copy_verified(evidence.store, key, sha,
+                                                                  dest))
+              for path, key, sha in report_images(captures)]
+    pdf_file = temp.with_name(temp.name + ".pdf")
+    try:
+        print_report(report, images, pdf_file, evidence.settings.browser)
+        with open(pdf_file, "rb") as source:
+            writer.stream(source, "report.pdf")
+    finally:
+        pdf_file.unlink(missing_ok=True)
 
 
 def _stamp(evidence: Evidence, zf: zipfile.ZipFile, manifest: bytes) -> None:

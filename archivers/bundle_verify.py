@@ -10,9 +10,10 @@ record or event.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,24 @@ from storage.records import CustodyEvent, canonical_json
 
 from . import merkle
 from .bundle import MANIFEST, SIGNATURE, STAMP, STAMP_CHAIN
+from .bundle_members import MemberResult, check_members
 from .checkpoints import check_checkpoint
 from .keys import SigningKeyError, load_public_pem, trusted_chain, verify_signature
 from .signing import check_signature
 
 OUTSIDE_FILES = {MANIFEST, SIGNATURE, STAMP, STAMP_CHAIN}
+
+
+class UnreadableMember(ValueError):
+    """A member the zip cannot give back intact (bad CRC-32, broken deflate stream)."""
+
+
+def read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+    """A small member whole; KeyError when absent, UnreadableMember when damaged."""
+    try:
+        return zf.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise UnreadableMember(f"unreadable in the bundle ({exc})") from None
 
 
 @dataclass
@@ -45,7 +59,8 @@ class BundleReport:
         return not self.faults
 
 
-def verify_bundle(path: Path, trust: list[str], quick: bool = False) -> BundleReport:
+def verify_bundle(path: Path, trust: list[str], quick: bool = False,
+                  workers: int | None = None) -> BundleReport:
     report = BundleReport()
     try:
         zf = zipfile.ZipFile(path)
@@ -55,10 +70,10 @@ def verify_bundle(path: Path, trust: list[str], quick: bool = False) -> BundleRe
     with zf:
         names = set(zf.namelist())
         try:
-            manifest_bytes = zf.read(MANIFEST)
+            manifest_bytes = read_member(zf, MANIFEST)
             manifest = json.loads(manifest_bytes)
-            signature = json.loads(zf.read(SIGNATURE))
-            keys_doc = json.loads(zf.read("keys/public-keys.json"))
+            signature = json.loads(read_member(zf, SIGNATURE))
+            keys_doc = json.loads(read_member(zf, "keys/public-keys.json"))
         except (KeyError, ValueError) as exc:
             report.faults.append(f"bundle: a required file is missing or unreadable ({exc})")
             return report
@@ -71,8 +86,10 @@ def verify_bundle(path: Path, trust: list[str], quick: bool = False) -> BundleRe
             report.faults.append(f"{SIGNATURE}: the bundle manifest's signature does not "
                                  "verify")
         listed = {f["path"]: f for f in manifest.get("files", [])}
-        digests = _check_files(zf, names, listed, quick, report)
         pem_keys = {k: keys_doc["keys"][k] for k in accepted if k in keys_doc["keys"]}
+        members = _read_members(path, zf, names, listed, quick, workers, report)  # meanwhile
+        _check_custody(zf, manifest, pem_keys, report)
+        digests = _check_files(zf, names, listed, members, report)
         by_capture: dict[str, list[str]] = {}
         for name in sorted(names):
             parts = name.split("/")
@@ -81,7 +98,6 @@ def verify_bundle(path: Path, trust: list[str], quick: bool = False) -> BundleRe
         for capture_id in manifest.get("captures", []):
             _check_capture(zf, by_capture.get(capture_id, []), capture_id, pem_keys,
                            digests, report)
-        _check_custody(zf, manifest, pem_keys, report)
     return report
 
 
@@ -120,53 +136,40 @@ def _trusted_keys(keys_doc: dict[str, Any], trust: list[str], report: BundleRepo
     return chain
 
 
-def _check_files(zf: zipfile.ZipFile, names: set[str], listed: dict[str, dict[str, Any]],
-                 quick: bool, report: BundleReport) -> dict[str, str]:
-    """Every file read once, against the bundle manifest; returns the digests computed."""
-    from .verify import check_wacz, warc_digest_faults
-
-    digests: dict[str, str] = {}
+def _read_members(path: Path, zf: zipfile.ZipFile, names: set[str],
+                  listed: dict[str, dict[str, Any]], quick: bool, workers: int | None,
+                  report: BundleReport) -> Iterator[MemberResult]:
+    """Start reading every listed file (on all cores); results come as they are read."""
     for name in sorted(names - OUTSIDE_FILES - set(listed)):
         report.faults.append(f"{name}: in the bundle but not in its manifest")
-    for name, entry in sorted(listed.items()):
-        if name not in names:
-            report.faults.append(f"{name}: listed in the bundle manifest but missing")
-            continue
-        sha = hashlib.sha256()
-        with zf.open(name) as member:
-            if not quick and name.endswith(".warc.gz"):
-                faults, records = warc_digest_faults(_Hashing(member, sha))
-                report.records += records
-                report.faults += [f"{name} {record}".rstrip() + f": {problem}"
-                                  for record, problem in faults]
-            while block := member.read(1024 * 1024):
-                sha.update(block)
+    for name in sorted(set(listed) - names):
+        report.faults.append(f"{name}: listed in the bundle manifest but missing")
+    present = [(name, zf.getinfo(name).file_size) for name in listed if name in names]
+    return check_members(path, present, deep=not quick, workers=workers)
+
+
+def _check_files(zf: zipfile.ZipFile, names: set[str], listed: dict[str, dict[str, Any]],
+                 members: Iterator[MemberResult], report: BundleReport) -> dict[str, str]:
+    """Every file's digest against the bundle manifest and SHA256SUMS; returns them."""
+    digests: dict[str, str] = {}
+    for result in members:
         report.files += 1
-        digests[name] = sha.hexdigest()
-        if sha.hexdigest() != entry.get("sha256"):
-            report.faults.append(f"{name}: SHA-256 is {sha.hexdigest()}, the bundle manifest "
-                                 f"says {entry.get('sha256')}")
-        elif not quick and name.endswith(".wacz"):
-            with zf.open(name) as member:
-                report.faults += [f"{name}: {p}" for p in check_wacz(member)]
-    sums = zf.read("SHA256SUMS").decode() if "SHA256SUMS" in names else ""
+        report.records += result.records
+        report.faults += result.faults
+        digests[result.name] = result.sha256
+        expected = listed[result.name].get("sha256")
+        if result.sha256 and result.sha256 != expected:
+            report.faults.append(f"{result.name}: SHA-256 is {result.sha256}, the bundle "
+                                 f"manifest says {expected}")
+    try:
+        sums = read_member(zf, "SHA256SUMS").decode() if "SHA256SUMS" in names else ""
+    except (UnreadableMember, UnicodeDecodeError):
+        sums = ""  # named by the file checks above
     for line in sums.splitlines():
         digest, _, name = line.partition("  ")
         if listed.get(name, {}).get("sha256") != digest:
             report.faults.append(f"SHA256SUMS: the line for {name} does not match")
     return digests
-
-
-class _Hashing:
-    """A reader that hashes what the WARC checker reads, so the file is read once."""
-
-    def __init__(self, raw, sha):
-        self.raw, self.sha = raw, sha
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.sha.update(data)
-        return data
 
 
 def _check_capture(zf: zipfile.ZipFile, names: list[str], capture_id: str,
@@ -176,7 +179,7 @@ def _check_capture(zf: zipfile.ZipFile, names: list[str], capture_id: str,
     row = {"id": capture_id, "files": 0, "signature": "missing", "timestamps": 0}
     report.captures.append(row)
     try:
-        manifest_bytes = zf.read(base + "manifest.json")
+        manifest_bytes = read_member(zf, base + "manifest.json")
         manifest = json.loads(manifest_bytes)
     except (KeyError, ValueError):
         report.faults.append(f"{base}manifest.json: missing or unreadable")
@@ -188,31 +191,29 @@ def _check_capture(zf: zipfile.ZipFile, names: list[str], capture_id: str,
             report.faults.append(f"{name}: listed in the capture's manifest but missing")
             continue
         row["files"] += 1
-        digest = digests.get(name) or _sha256_member(zf, name)  # read once, by _check_files
-        if digest != artifact["sha256"]:
+        digest = digests.get(name)  # read once, by _check_files
+        if digest and digest != artifact["sha256"]:
             report.faults.append(f"{name}: not the file capture {capture_id} sealed "
                                  f"(SHA-256 {digest}, manifest says {artifact['sha256']})")
     for name in [n for n in names if n.startswith(base + "signature-")]:
-        problem = check_signature(zf.read(name), manifest_bytes, keys)
+        try:
+            problem = check_signature(read_member(zf, name), manifest_bytes, keys)
+        except UnreadableMember as exc:
+            problem = str(exc)
         row["signature"] = "ok" if problem is None else "FAULT"
         if problem:
             report.faults.append(f"{name}: {problem}")
     for name in [n for n in names if n.endswith(".tsr")]:
-        chain = zf.read(name[:-len(".tsr")] + "-chain.pem") \
-            if name[:-len(".tsr")] + "-chain.pem" in names else b""
-        problem = _check_token(zf.read(name), manifest_bytes, chain)
+        chain_name = name[:-len(".tsr")] + "-chain.pem"
+        try:
+            chain = read_member(zf, chain_name) if chain_name in names else b""
+            problem = _check_token(read_member(zf, name), manifest_bytes, chain)
+        except UnreadableMember as exc:
+            problem = str(exc)
         if problem:
             report.faults.append(f"{name}: {problem}")
         else:
             row["timestamps"] += 1
-
-
-def _sha256_member(zf: zipfile.ZipFile, name: str) -> str:
-    sha = hashlib.sha256()
-    with zf.open(name) as member:
-        while block := member.read(1024 * 1024):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def _check_token(reply: bytes, message: bytes, chain: bytes) -> str | None:
@@ -230,9 +231,9 @@ def _check_token(reply: bytes, message: bytes, chain: bytes) -> str | None:
 def _check_custody(zf: zipfile.ZipFile, manifest: dict[str, Any], keys: dict[str, str],
                    report: BundleReport) -> None:
     try:
-        checkpoint = json.loads(zf.read("custody/checkpoint.json"))
-        proofs = json.loads(zf.read("custody/proofs.json"))
-        lines = zf.read("custody/events.jsonl").decode().splitlines()
+        checkpoint = json.loads(read_member(zf, "custody/checkpoint.json"))
+        proofs = json.loads(read_member(zf, "custody/proofs.json"))
+        lines = read_member(zf, "custody/events.jsonl").decode().splitlines()
     except (KeyError, ValueError):
         report.faults.append("custody: events, proofs or checkpoint missing or unreadable")
         return

@@ -143,6 +143,31 @@ def consistency(evidence: Evidence, old: dict[str, Any], new: dict[str, Any]) ->
                                      bytes.fromhex(new["root_hash"]), proof)
 
 
+def consistency_evidence(evidence: Evidence, old: dict[str, Any], new: dict[str, Any]
+                         ) -> dict[str, Any]:
+    """Both signed checkpoints and the proof between them, checked here as a verifier
+    would: signatures by known keys, and the proof against the two signed roots."""
+    from .keys import public_pem
+
+    keys = {fp: public_pem(key) for fp, key in evidence.keys.public_keys().items()}
+    old_size, new_size = int(old["tree_size"]), int(new["tree_size"])
+    tree = leaves(evidence)
+    problems = [f"checkpoint {int(cp['tree_size'])}: {problem}" for cp in (old, new)
+                if (problem := check_checkpoint(cp, keys))]
+    proof: list[bytes] = []
+    if new_size > len(tree):
+        problems.append(f"the custody log holds {len(tree)} events, fewer than checkpoint "
+                        f"{new_size} signed")
+    else:
+        proof = merkle.consistency_proof(old_size, tree[:new_size])
+        if not merkle.verify_consistency(old_size, new_size, bytes.fromhex(old["root_hash"]),
+                                         bytes.fromhex(new["root_hash"]), proof):
+            problems.append(f"checkpoint {new_size} does not extend checkpoint {old_size} "
+                            "(consistency proof fails)")
+    return {"old": old, "new": new, "proof": [p.hex() for p in proof],
+            "consistent": not problems, "problems": problems}
+
+
 def check_all(evidence: Evidence) -> list[str]:
     """Every stored checkpoint: signed by a known key, and still matching the log."""
     from .keys import public_pem

@@ -76,7 +76,12 @@ def render_report(captures: list[Capture], events: list[CustodyEvent], fingerpri
              f"<title>{e(t['title'])}</title><style>body{{font-family:sans-serif;"
              "max-width:60em;margin:auto}td,th{text-align:left;vertical-align:top;"
              "padding:2px 8px}code{word-break:break-all}img{max-width:100%;"
-             "border:1px solid #999}</style></head><body>",
+             "border:1px solid #999}h2{break-before:page}"
+             # Printed, a full-page screenshot is shrunk onto one page; the bundle holds
+             # it at full size.
+             "@media print{img{max-height:240mm;max-width:100%;object-fit:contain}"
+             "h1+p+h2,h1+h2{break-before:auto}tr{break-inside:avoid}}"
+             "</style></head><body>",
              f"<h1>{e(t['title'])}</h1>",
              f"<p>{e(t['key'])}: <code>{e(fingerprint)}</code></p>"]
     from .evidence import software_versions
@@ -95,10 +100,10 @@ def render_report(captures: list[Capture], events: list[CustodyEvent], fingerpri
             parts.append(f"<tr><td>{e(a.kind)}</td><td>{e(a.name)}</td>"
                          f"<td><code>{e(a.sha256)}</code></td></tr>")
         parts.append("</table>")
-        shot = next((a for a in c.artifacts if a.kind == "screenshot"), None)
+        shot = _screenshot(c)
         if shot is not None:
             parts.append(f"<h3>{e(t['screenshot'])}</h3><img alt='' "
-                         f"src='captures/{e(c.id)}/{e(shot.name or Path(shot.key).name)}'>")
+                         f"src='{e(_bundle_path(c, shot))}'>")
         parts.append(f"<h3>{e(t['timeline'])}</h3><table>")
         for ev in events:
             if ev.subject == c.id or ev.details.get("capture") == c.id:
@@ -108,6 +113,20 @@ def render_report(captures: list[Capture], events: list[CustodyEvent], fingerpri
     statement = e(t["statement"]).replace("\n", "<br>")
     parts.append(f"<h2>{e(t['statement_title'])}</h2><p>{statement}</p></body></html>")
     return "\n".join(parts)
+
+
+def _screenshot(capture: Capture) -> Any:
+    return next((a for a in capture.artifacts if a.kind == "screenshot"), None)
+
+
+def _bundle_path(capture: Capture, artifact: Any) -> str:
+    return f"captures/{capture.id}/{artifact.name or Path(artifact.key).name}"
+
+
+def report_images(captures: list[Capture]) -> list[tuple[str, str, str]]:
+    """(path in the report, object key, SHA-256) of each screenshot the report shows."""
+    return [(_bundle_path(c, shot), shot.key, shot.sha256)
+            for c in captures if (shot := _screenshot(c)) is not None]
 
 
 def verify_guide(language: str) -> str:

@@ -64,7 +64,6 @@ sys.path[:0] = [str(HERE), str(REPO)]
 
 from s3_store import (  # noqa: E402 - after the path set-up above
     BenchmarkFailed,
-    RssSampler,
     whole_rss,
 )
 from static_capture import (  # noqa: E402
@@ -269,19 +268,67 @@ def pass_rates(bundle: Path, extracted: Path) -> PassRates:
 # ---- running and measuring a side ----------------------------------------------------------
 
 
+class TreeSampler(threading.Thread):
+    """The child and every process under it (Saksi's verify workers), every `interval`:
+    the sum of their RSS (pages shared between them counted in each, so an upper bound),
+    and each process's last CPU time seen, so workers that wait4 never reports count."""
+
+    def __init__(self, pid: int, interval: float = 0.05):
+        super().__init__(daemon=True)
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.samples: list[tuple[float, int, int]] = []  # (time, RSS sum, processes)
+        self.cpu: dict[int, float] = {}  # descendants only; the child's comes from wait4
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        while not self._stop_event.is_set():
+            try:
+                family = [self.root, *self.root.children(recursive=True)]
+            except psutil.Error:
+                return
+            total = 0
+            for proc in family:
+                try:
+                    total += proc.memory_info().rss
+                    if proc.pid != self.root.pid:
+                        times = proc.cpu_times()
+                        self.cpu[proc.pid] = times.user + times.system
+                except psutil.Error:
+                    continue
+            self.samples.append((time.monotonic(), total, len(family)))
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+    def peak_between(self, t0: float, t1: float) -> tuple[float, int, int]:
+        """(peak RSS sum in MiB, samples, most processes at once) inside the window."""
+        inside = [(rss, n) for t, rss, n in self.samples if t0 <= t <= t1]
+        if not inside:
+            return float("nan"), 0, 0
+        return max(r for r, _ in inside) / MiB, len(inside), max(n for _, n in inside)
+
+
 @dataclass
 class Run:
     side: str
     round: int
     position: int
     wall_s: float
-    cpu_s: float
-    peak_rss_mib: float  # sampled every 50 ms over the whole process
+    cpu_s: float  # the child's (wait4) and its descendants' (sampled)
+    peak_rss_mib: float  # sampled every 50 ms: the sum over the child and its descendants
     samples: int
     max_rss_mib: float  # wait4 ru_maxrss
     rss_floor_mib: float
     other_cpu_s: float
     checked: str  # what the side says it checked
+    processes: int = 1  # most processes in the tree at once
 
 
 def side_command(side: str, bundle: Path) -> list[str]:
@@ -320,7 +367,7 @@ def run_side(side: str, rnd: int, position: int, bundle: Path, extracted: Path,
         proc = subprocess.Popen(side_command(side, bundle), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=err, env=env, cwd=cwd,
                                 start_new_session=True)
-        sampler = RssSampler(proc.pid, SAMPLE_SECONDS)
+        sampler = TreeSampler(proc.pid, SAMPLE_SECONDS)
         sampler.start()
         killer = threading.Timer(CHILD_TIMEOUT, _kill_group, (proc.pid,))
         killer.start()
@@ -342,10 +389,10 @@ def run_side(side: str, rnd: int, position: int, bundle: Path, extracted: Path,
         raise BenchmarkFailed(f"{side} (round {rnd}) exited {proc.returncode}: "
                               + stderr.read_text(errors="replace")[-1500:])
     checked = check_output(side, stdout.read_text(errors="replace"), facts)
-    cpu = usage.ru_utime + usage.ru_stime
-    peak, samples = sampler.peak_between(start, end)
+    cpu = usage.ru_utime + usage.ru_stime + sum(sampler.cpu.values())
+    peak, samples, processes = sampler.peak_between(start, end)
     return Run(side, rnd, position, end - start, cpu, peak, samples, usage.ru_maxrss / 1024,
-               floor, busy1 - busy0 - cpu, checked)
+               floor, busy1 - busy0 - cpu, checked, processes)
 
 
 def check_output(side: str, text: str, facts: BundleFacts) -> str:
@@ -372,11 +419,14 @@ def check_output(side: str, text: str, facts: BundleFacts) -> str:
 PHASES = (  # (label, file suffix, function): cumulative time, callees included
     ("`_verify_bundle` (the CLI command)", "saksi/cli.py", "_verify_bundle"),
     ("`verify_bundle`", "archivers/bundle_verify.py", "verify_bundle"),
-    ("`_check_files` (every file against the bundle manifest)",
+    ("`_check_files` (every file read once and checked against the bundle manifest)",
      "archivers/bundle_verify.py", "_check_files"),
-    ("`warc_digest_faults` (WARC record digests, in `_check_files`)",
-     "archivers/verify.py", "warc_digest_faults"),
-    ("`check_wacz` (WACZ contents, in `_check_files`)", "archivers/verify.py", "check_wacz"),
+    ("`check_member` (one file: SHA-256, and the checks below)",
+     "archivers/bundle_members.py", "check_member"),
+    ("`warc_digest_faults` (WARC record digests, in `check_member`)",
+     "archivers/digests.py", "warc_digest_faults"),
+    ("`check_wacz` (WACZ contents, in `check_member`)", "archivers/digests.py",
+     "check_wacz"),
     ("`_check_capture` (each capture's files against its sealed manifest, seals)",
      "archivers/bundle_verify.py", "_check_capture"),
     ("`_check_custody` (events, inclusion proofs, checkpoint)",
@@ -385,12 +435,14 @@ PHASES = (  # (label, file suffix, function): cumulative time, callees included
 
 
 def profile_side(side: str, bundle: Path, work: Path, top: int = 10) -> list[str]:
-    """One run under cProfile: time by phase, and the functions with the most own time."""
+    """One run under cProfile, with `--workers 1` so every file is read in the profiled
+    process: time by phase, and the functions with the most own time."""
     label = side.replace(" ", "-")
     out = work / f"profile-{label}.pstats"
     cwd = work / f"fresh-profile-{label}"
     cwd.mkdir()
-    argv = side_command(side, bundle)[1:]
+    # One worker: the profiler sees only its own process, so the files are read in it.
+    argv = [*side_command(side, bundle)[1:-1], "--workers", "1", str(bundle)]
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m",
                            "saksi.cli", *argv], env=offline_env(work), cwd=cwd,
@@ -442,14 +494,14 @@ def _where(path: str, line: int, name: str) -> str:
 
 
 def runs_table(runs: list[Run], facts: BundleFacts) -> str:
-    rows = ["| round | side | order | wall s | MiB/s | CPU s | other CPU s "
-            "| peak RSS MiB (sampled) | max RSS MiB (wait4) | checked |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    rows = ["| round | side | order | wall s | MiB/s | CPU s | other CPU s | processes "
+            "| peak RSS MiB (sampled, summed) | max RSS MiB (wait4) | checked |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in runs:
         rows.append(f"| {r.round} | {r.side} | {r.position} | {r.wall_s:.2f} "
                     f"| {facts.listed_bytes / MiB / r.wall_s:.0f} | {r.cpu_s:.2f} "
-                    f"| {r.other_cpu_s:.1f} | {r.peak_rss_mib:.0f} | {whole_rss(r)} "
-                    f"| {r.checked} |")
+                    f"| {r.other_cpu_s:.1f} | {r.processes} | {r.peak_rss_mib:.0f} "
+                    f"| {whole_rss(r)} | {r.checked} |")
     return "\n".join(rows) + "\n"
 
 
@@ -497,13 +549,16 @@ def notes(runs: list[Run], facts: BundleFacts, build_s: float, rates: PassRates,
            f"hashlib SHA-256 {rates.sha256:,.0f} MiB/s; sha256sum over all files "
            f"{facts.listed_bytes / MiB / sha256sum_cpu:,.0f} MiB/s of CPU",
            "- wall is the whole process, start to exit: Saksi's interpreter start-up and "
-           "imports are in it; CPU is user + sys; other CPU s is what the rest of the machine "
-           "used meanwhile (/proc/stat less the child; this script's sampler included), near "
-           "0 when nothing else ran",
-           "- peak RSS (sampled) is psutil's RSS of the process every "
-           f"{SAMPLE_SECONDS * 1000:.0f} ms; max RSS (wait4) is the kernel's ru_maxrss "
-           "(\"≤ n\" when it did not rise above this script's own peak, which Linux carries "
-           "into a child at exec)"]
+           "imports, and the start of its worker processes, are in it; CPU is user + sys of "
+           "the child (wait4) and of every process under it (sampled, the last reading of "
+           "each); other CPU s is what the rest of the machine used meanwhile (/proc/stat "
+           "less that CPU; this script's sampler included), near 0 when nothing else ran",
+           "- peak RSS (sampled, summed) is the sum of psutil's RSS over the child and every "
+           f"process under it (processes: the most at once), every {SAMPLE_SECONDS * 1000:.0f}"
+           " ms; pages the processes share (the interpreter, libraries) count once in each, "
+           "so the sum is an upper bound of the memory used; max RSS (wait4) is the kernel's "
+           "ru_maxrss of the child alone (\"≤ n\" when it did not rise above this script's "
+           "own peak, which Linux carries into a child at exec)"]
     busy = [r for r in runs if r.other_cpu_s > BUSY_SHARE * r.wall_s + 0.5]
     if busy:
         out.append("- WARNING: the machine was not quiet: other CPU above "

@@ -189,10 +189,16 @@ def show(
         metavar="ID", help="Capture id (or a unique prefix).")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
-    """Show one capture: status, URLs, times, artifacts and their SHA-256."""
+    """Show one capture: status, URLs, times, artifacts and their SHA-256 (an
+    `archive.accessed` custody event, like every look at evidence)."""
+    from storage.catalog import EventDraft
+
     evidence = _open()
     try:
         c = _find(evidence, capture_id)
+        evidence.custody.record([EventDraft(evidence.actor, "archive.accessed", c.id,
+                                            {"via": "show"})])
+        evidence.custody.flush()
     finally:
         evidence.close()
     if as_json:
@@ -289,6 +295,9 @@ def verify(
                         "(repeatable).")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Bundle: file hashes and seals "
                                         "only, no WARC record digests.")] = False,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="Bundle: processes reading the files (default: one per "
+                                 "core).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """Re-hash stored evidence, check every WARC record digest and the custody chain; or
@@ -300,7 +309,7 @@ def verify(
     if bool(capture_id) == all_:
         raise UsageProblem("give one capture ID, a bundle .zip, or --all")
     if capture_id and capture_id.endswith(".zip"):
-        _verify_bundle(Path(capture_id), trust or [], quick, as_json)
+        _verify_bundle(Path(capture_id), trust or [], quick, workers, as_json)
         return
     evidence = _open()
     report = VerifyReport()
@@ -347,13 +356,14 @@ def verify(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _verify_bundle(path: Path, trust: list[str], quick: bool, as_json: bool) -> None:
+def _verify_bundle(path: Path, trust: list[str], quick: bool, workers: int | None,
+                   as_json: bool) -> None:
     """Offline: no settings, catalog, store or network; nothing written."""
     from archivers.bundle_verify import verify_bundle
 
     if not path.is_file():
         raise UsageProblem(f"no such bundle: {path}")
-    report = verify_bundle(path, trust, quick)
+    report = verify_bundle(path, trust, quick, workers)
     if as_json:
         _print_json({"ok": report.ok, "bundle": str(path), "captures": report.captures,
                      "files": report.files, "records": report.records,
@@ -389,10 +399,14 @@ def export(
     out_file: Annotated[Path, typer.Option("--out", help="The bundle to write (.zip).")]
     = Path("bundle.zip"),
     language: Annotated[str, typer.Option(help="Report language: id or en.")] = "id",
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print the report as "
+                                      "PDF (needs the browser).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
-    """Write an evidence bundle: files, seals, keys, custody proofs, report, VERIFY.md."""
+    """Write an evidence bundle: files, seals, keys, custody proofs, report (HTML and
+    PDF), VERIFY.md."""
     from archivers.bundle import export_bundle
+    from archivers.report_pdf import ReportPdfError
 
     if language not in ("id", "en"):
         raise UsageProblem("--language is id or en")
@@ -413,7 +427,11 @@ def export(
             if unsealed:
                 raise UsageProblem(f"capture {unsealed[0]} was never sealed: nothing to export")
         signer = _signer_or_fail(evidence)
-        summary = export_bundle(evidence, captures, out_file, signer, language)
+        try:
+            summary = export_bundle(evidence, captures, out_file, signer, language, pdf)
+        except ReportPdfError as exc:
+            raise Failed(f"{exc}; nothing written (export with --no-pdf to leave the PDF "
+                         "out)") from exc
     finally:
         evidence.close()
     if as_json:
@@ -894,6 +912,49 @@ def custody_prove(
     for item in proofs:
         out.print(f"  event {item['seq']:>6} {item['action']:20} included "
                   f"({len(item['proof'])} proof hashes, checked)", markup=False)
+
+
+@custody_app.command("consistency")
+def custody_consistency(
+    old_size: Annotated[int, typer.Argument(metavar="OLD", help="Tree size of the earlier "
+                                            "checkpoint.")],
+    new_size: Annotated[int | None, typer.Argument(
+        metavar="[NEW]", help="Tree size of the later checkpoint (default: the latest).")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Consistency proof between two signed checkpoints: the later log only appended to
+    the earlier one (RFC 6962), with both checkpoints so anyone can check it."""
+    from archivers.checkpoints import consistency_evidence, stored_checkpoints
+
+    evidence = _open()
+    try:
+        stored = stored_checkpoints(evidence)
+        if not stored:
+            raise UsageProblem("no checkpoints yet: saksi custody checkpoint")
+        new_size = max(stored) if new_size is None else new_size
+        for size in (old_size, new_size):
+            if size not in stored:
+                raise UsageProblem(f"no checkpoint of {size} events; there are: "
+                                   + ", ".join(str(s) for s in stored))
+        if old_size > new_size:
+            raise UsageProblem("OLD must be the earlier (smaller) checkpoint")
+        result = consistency_evidence(evidence, stored[old_size], stored[new_size])
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json(result)
+    else:
+        out.print(f"checkpoint {old_size} ({result['old']['root_hash'][:16]}…) → checkpoint "
+                  f"{new_size} ({result['new']['root_hash'][:16]}…): "
+                  f"{len(result['proof'])} proof hashes", markup=False)
+        for problem in result["problems"]:
+            err.print(f"FAULT {problem}", markup=False)
+        if result["consistent"]:
+            out.print("[green]OK[/] the later log extends the earlier one; both "
+                      "checkpoints' signatures verify")
+    if not result["consistent"]:
+        raise typer.Exit(EXIT_FAILED)
 
 
 # ---- replay --------------------------------------------------------------------------

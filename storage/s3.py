@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
 from .hashing import CHUNK, HashingReader, sha256_file
+from .memory import return_large_buffers_to_os
 from .objects import (
     DurableBatch,
     IntegrityError,
@@ -185,7 +186,7 @@ class S3ObjectStore:
         self._lock_checked = False
         self._lock_checking = threading.Lock()
         self._conditional = True  # If-None-Match on puts, until a server says 501
-        _return_large_buffers_to_os()
+        return_large_buffers_to_os()
 
     @property
     def client(self) -> Any:
@@ -679,33 +680,6 @@ class _Body(io.RawIOBase):
         super().close()
 
 
-def _return_large_buffers_to_os() -> None:
-    """Keep upload buffers from piling up in glibc's per-thread arenas.
-
-    glibc serves an allocation above its mmap threshold with mmap, but raises that
-    threshold after the first such block is freed; from then on every thread's arena
-    keeps the freed multi-MiB part buffers, and peak memory grows with the number of
-    upload threads rather than with the bytes actually in flight. A fixed threshold
-    (1 MiB) keeps large buffers mmapped, so each goes back to the system when freed.
-    """
-    global _MALLOPT_DONE
-    if _MALLOPT_DONE:
-        return
-    _MALLOPT_DONE = True
-    try:
-        import ctypes
-        import ctypes.util
-
-        name = ctypes.util.find_library("c")
-        if name:
-            libc = ctypes.CDLL(name)
-            if hasattr(libc, "mallopt"):
-                libc.mallopt(-3, 1024 * 1024)  # M_MMAP_THRESHOLD
-    except OSError:  # not glibc: its allocator, its behaviour
-        pass
-
-
-_MALLOPT_DONE = False
 
 
 def _blob_sha(key: str) -> str | None:

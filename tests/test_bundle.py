@@ -86,9 +86,46 @@ def test_a_bundle_verifies_offline_in_a_fresh_directory(exported, tmp_path):
     report = (hand / "report.html").read_text()
     assert "WIB" in report and exported["keys"][1] in report
     assert "Pasal 5 dan Pasal 6" in report and (hand / "VERIFY.md").is_file()
+    pdf = pdf_text(hand / "report.pdf")
+    assert all(c["id"] in pdf for c in exported["captures"])
+    assert "WIB" in pdf and "Pasal 5 dan Pasal 6" in pdf
     events = run_saksi(exported["env"], "custody", "log", "--json").json_lines()
     assert {e["subject"] for e in events if e["action"] == "export.created"} == \
         {c["id"] for c in exported["captures"]}
+
+
+def pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return " ".join((page.extract_text() or "") for page in PdfReader(path).pages)
+
+
+def test_english_report_pdf_shows_the_screenshot(site, tmp_path):
+    """A browser capture's report, printed: English, the screenshot in it as an image."""
+    from pypdf import PdfReader
+
+    env = saksi_env(tmp_path / "data", site)
+    assert run_saksi(env, "keys", "init").code == 0
+    run = run_saksi(env, "capture", "https://news.example.id/page", "--mode", "browser",
+                    "--case", "EN-1", "--json")
+    assert run.code == 0, run.stderr
+    bundle = tmp_path / "en.zip"
+    assert run_saksi(env, "export", "--case", "EN-1", "--out", str(bundle),
+                     "--language", "en").code == 0
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extract("report.pdf", tmp_path)
+        sums = zf.read("SHA256SUMS").decode()
+    assert "  report.pdf\n" in sums
+    reader = PdfReader(tmp_path / "report.pdf")
+    text = pdf_text(tmp_path / "report.pdf")
+    assert run.captures()[0]["id"] in text and "Certificate of authenticity" in text
+    assert "WIB" not in text
+    assert sum(len(page.images) for page in reader.pages) >= 1
+    no_pdf = run_saksi(env, "export", "--case", "EN-1", "--out", str(tmp_path / "n.zip"),
+                       "--no-pdf")
+    assert no_pdf.code == 0, no_pdf.stderr
+    with zipfile.ZipFile(tmp_path / "n.zip") as zf:
+        assert "report.pdf" not in zf.namelist() and "report.html" in zf.namelist()
 
 
 def test_trust_pins_a_key_and_its_successors_only(exported, tmp_path):
@@ -120,6 +157,33 @@ def test_a_flipped_byte_anywhere_is_named(exported, tmp_path):
         bad = offline_verify(tampered(exported["bundle"], tmp_path / "m.zip", flip_member),
                              tmp_path / member.replace("/", "-"))
         assert bad.code == 1, member
+
+
+def test_a_flipped_byte_in_the_zip_file_itself_is_named(exported, tmp_path):
+    """Bytes damaged in place (the zip's CRC-32 no longer matches), in a stored WARC and
+    in a deflated custody file; the check on all cores and on one name the same faults."""
+    raw = exported["bundle"].read_bytes()
+    with zipfile.ZipFile(exported["bundle"]) as zf:
+        infos = {info.filename: info for info in zf.infolist()}
+    warc = artifact(exported["captures"][0], "warc")
+    stored = f"captures/{exported['captures'][0]['id']}/{warc['name']}"
+    for name in (stored, "custody/proofs.json"):
+        info = infos[name]
+        start = info.header_offset + 30 + int.from_bytes(
+            raw[info.header_offset + 26:info.header_offset + 28], "little") + int.from_bytes(
+            raw[info.header_offset + 28:info.header_offset + 30], "little")
+        damaged = bytearray(raw)
+        damaged[start + info.compress_size // 2] ^= 0x10
+        bad = tmp_path / f"raw-{len(name)}.zip"
+        bad.write_bytes(bytes(damaged))
+        run = offline_verify(bad, tmp_path / f"v-{len(name)}", "--json")
+        assert run.code == 1, name
+        faults = run.json()["faults"]
+        assert any(f.startswith(f"{name}: ") or f.startswith(f"{name} ") for f in faults), \
+            faults
+        one = offline_verify(bad, tmp_path / f"w-{len(name)}", "--json", "--workers", "1")
+        assert one.code == 1 and sorted(one.json()["faults"]) == sorted(faults)
+        assert "Traceback" not in run.stderr + one.stderr
 
 
 def test_a_removed_or_reordered_custody_event_is_named(exported, tmp_path):

@@ -63,6 +63,24 @@ def test_checkpoints_extend_each_other_until_an_event_is_edited(env, site):
     made = run_saksi(env, "custody", "checkpoint", "--json")
     assert made.code == 0, made.stderr
     assert made.json()["extends_previous"] is True
+    sizes = sorted(int(name.split(".")[0]) for name in os.listdir(
+        os.path.join(env["SAKSI_DATA_DIR"], "custody", "checkpoints")))
+    assert len(sizes) == 3
+    proof = run_saksi(env, "custody", "consistency", str(sizes[0]), "--json")
+    assert proof.code == 0, proof.stderr
+    between = proof.json()
+    assert between["new"]["tree_size"] == sizes[-1] and between["consistent"]
+    # a third party's check: the proof against the two signed roots, RFC 6962 hashing
+    assert merkle.verify_consistency(
+        sizes[0], sizes[-1], bytes.fromhex(between["old"]["root_hash"]),
+        bytes.fromhex(between["new"]["root_hash"]),
+        [bytes.fromhex(h) for h in between["proof"]])
+    assert not merkle.verify_consistency(
+        sizes[0], sizes[-1], bytes.fromhex(between["old"]["root_hash"]),
+        bytes.fromhex(between["new"]["root_hash"]),
+        [bytes.fromhex(h) for h in between["proof"]][::-1])
+    unknown = run_saksi(env, "custody", "consistency", "999")
+    assert unknown.code == 2 and "no checkpoint of 999 events" in unknown.stderr
     db = sqlite3.connect(os.path.join(env["SAKSI_DATA_DIR"], "catalog.sqlite"))
     db.execute("update custody_events set actor = 'orang lain' where seq = 2")
     db.commit()
@@ -75,3 +93,5 @@ def test_checkpoints_extend_each_other_until_an_event_is_edited(env, site):
     assert broken.stderr.count("\n") == 1
     verify = run_saksi(env, "verify", "--all")
     assert verify.code == 1 and "custody/checkpoints/" in verify.stderr
+    edited = run_saksi(env, "custody", "consistency", str(sizes[0]), str(sizes[1]))
+    assert edited.code == 1 and "consistency proof fails" in edited.stderr
