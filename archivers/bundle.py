@@ -32,7 +32,7 @@ from storage.hashing import CHUNK
 from storage.objects import IntegrityError
 from storage.records import Capture, canonical_json, iso
 
-from .checkpoints import capture_events, checkpoint_key, make_checkpoint, prove
+from .checkpoints import checkpoint_key, events_of, make_checkpoint, prove_many
 from .evidence import Evidence, software_versions
 from .keys import Signer
 from .report import render_report, verify_guide
@@ -100,8 +100,7 @@ def export_bundle(evidence: Evidence, captures: list[Capture], out: Path, signer
     """Write the bundle; returns its summary. A partial file is never left behind."""
     checkpoint = make_checkpoint(evidence, signer)
     ids = [c.id for c in captures]
-    events = sorted({ev.seq: ev for c in captures for ev in capture_events(evidence, c.id)
-                     if ev.seq <= checkpoint["tree_size"]}.values(), key=lambda ev: ev.seq)
+    events = [ev for ev in events_of(evidence, ids) if ev.seq <= checkpoint["tree_size"]]
     temp = out.with_name(out.name + ".part")
     try:
         with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
@@ -114,7 +113,7 @@ def export_bundle(evidence: Evidence, captures: list[Capture], out: Path, signer
             writer.add("custody/events.jsonl", b"".join(ev.line() for ev in events))
             with evidence.store.open(checkpoint_key(checkpoint["tree_size"])) as f:
                 writer.add("custody/checkpoint.json", f.read())
-            proofs = {c.id: prove(evidence, c.id, checkpoint) for c in captures}
+            proofs = prove_many(evidence, ids, checkpoint)
             writer.add("custody/proofs.json", json.dumps(proofs, indent=1).encode())
             report = render_report(captures, events, signer.fingerprint, evidence, language)
             writer.add("report.html", report.encode())

@@ -111,27 +111,42 @@ def check_checkpoint(checkpoint: dict[str, Any], public_keys: dict[str, str]) ->
 def prove(evidence: Evidence, capture_id: str, checkpoint: dict[str, Any]
           ) -> list[dict[str, Any]]:
     """Inclusion proofs of a capture's events in the tree the checkpoint signs."""
+    return prove_many(evidence, [capture_id], checkpoint)[capture_id]
+
+
+def prove_many(evidence: Evidence, capture_ids: list[str], checkpoint: dict[str, Any]
+               ) -> dict[str, list[dict[str, Any]]]:
+    """Inclusion proofs of each capture's events, reading the log and hashing the tree
+    once for them all."""
     size = int(checkpoint["tree_size"])
-    tree = leaves(evidence)[:size]
-    if merkle.root(tree).hex() != checkpoint["root_hash"]:
+    events = [ev for ev, _, _ in evidence.catalog.events()][:size]
+    tree = merkle.Tree([leaf(ev) for ev in events])
+    if len(events) < size or tree.root().hex() != checkpoint["root_hash"]:
         raise ValueError(f"the custody log no longer matches checkpoint {size}")
-    proofs = []
-    for ev in capture_events(evidence, capture_id):
-        if ev.seq > size:
-            continue
-        index = ev.seq - 1
-        path = merkle.inclusion_proof(index, tree)
-        assert merkle.root_from_inclusion(index, size, tree[index], path).hex() == \
-            checkpoint["root_hash"]
-        proofs.append({"seq": ev.seq, "action": ev.action, "leaf_hash": tree[index].hex(),
-                       "proof": [p.hex() for p in path]})
+    wanted = set(capture_ids)
+    proofs: dict[str, list[dict[str, Any]]] = {i: [] for i in capture_ids}
+    for ev in events:
+        for capture_id in {ev.subject, ev.details.get("capture")} & wanted:
+            index = ev.seq - 1
+            path = tree.inclusion_proof(index)
+            assert merkle.root_from_inclusion(index, size, tree.leaves[index], path).hex() \
+                == checkpoint["root_hash"]
+            proofs[capture_id].append({"seq": ev.seq, "action": ev.action,
+                                       "leaf_hash": tree.leaves[index].hex(),
+                                       "proof": [p.hex() for p in path]})
     return proofs
 
 
 def capture_events(evidence: Evidence, capture_id: str) -> list[CustodyEvent]:
     """The events about a capture: its own, and those about its objects."""
+    return events_of(evidence, [capture_id])
+
+
+def events_of(evidence: Evidence, capture_ids: list[str]) -> list[CustodyEvent]:
+    """The events about any of these captures, in log order, each once."""
+    wanted = set(capture_ids)
     return [ev for ev, _, _ in evidence.catalog.events()
-            if ev.subject == capture_id or ev.details.get("capture") == capture_id]
+            if ev.subject in wanted or ev.details.get("capture") in wanted]
 
 
 def consistency(evidence: Evidence, old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -49,6 +49,42 @@ def inclusion_proof(index: int, leaves: list[bytes]) -> list[bytes]:
     return inclusion_proof(index - k, leaves[k:]) + [root(leaves[:k])]
 
 
+class Tree:
+    """A fixed list of leaf hashes with every subtree root remembered, so proofs for many
+    leaves (a bundle's events) cost a logarithm each, not a pass over the tree."""
+
+    def __init__(self, leaves: list[bytes]):
+        self.leaves = leaves
+        self._roots: dict[tuple[int, int], bytes] = {}
+
+    def root(self, start: int = 0, end: int | None = None) -> bytes:
+        end = len(self.leaves) if end is None else end
+        if end - start == 0:
+            return hashlib.sha256(b"").digest()
+        if end - start == 1:
+            return self.leaves[start]
+        found = self._roots.get((start, end))
+        if found is None:
+            k = start + _split(end - start)
+            found = node_hash(self.root(start, k), self.root(k, end))
+            self._roots[(start, end)] = found
+        return found
+
+    def inclusion_proof(self, index: int) -> list[bytes]:
+        """The same PATH as `inclusion_proof(index, leaves)`."""
+        path: list[bytes] = []
+        start, end = 0, len(self.leaves)
+        while end - start > 1:
+            k = start + _split(end - start)
+            if index < k:
+                path.append(self.root(k, end))
+                end = k
+            else:
+                path.append(self.root(start, k))
+                start = k
+        return path[::-1]
+
+
 def root_from_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes]) -> bytes:
     """The root a leaf and its proof lead to (RFC 9162 section 2.1.3.2)."""
     if index >= size:

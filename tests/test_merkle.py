@@ -51,3 +51,13 @@ def test_a_later_tree_proves_it_extends_an_earlier_one(old, new):
     rewritten[old - 1] = merkle.leaf_hash(b"edited")  # history changed before `old`
     assert not merkle.verify_consistency(old, new, old_root, merkle.root(rewritten),
                                          merkle.consistency_proof(old, rewritten))
+
+
+def test_the_remembering_tree_gives_the_same_roots_and_paths():
+    """What export uses for many proofs at once agrees with the plain RFC 6962 functions
+    (whose outputs the tests above check against the RFC's own shapes)."""
+    for n in range(1, len(LEAVES) + 1):
+        tree = merkle.Tree(LEAVES[:n])
+        assert tree.root() == merkle.root(LEAVES[:n])
+        assert [tree.inclusion_proof(i) for i in range(n)] == \
+            [merkle.inclusion_proof(i, LEAVES[:n]) for i in range(n)]
