@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,9 @@ from .checkpoints import checkpoint_key, events_of, make_checkpoint, prove_many
 from .evidence import Evidence, software_versions
 from .keys import Signer
 from .report import render_report, verify_guide
+
+# (report html, [(path in the report, copy(dest))], out pdf) -> None
+PrintPdf = Callable[[str, list[tuple[str, Callable[[Path], Any]]], Path], None]
 
 BUNDLE_TYPE = "saksi-bundle/1"
 STORED_SUFFIXES = (".gz", ".wacz", ".png", ".jpg", ".jpeg", ".webp", ".gif", ".mp4",
@@ -96,8 +100,9 @@ def capture_files(capture: Capture) -> list[tuple[str, str, str]]:
 
 
 def export_bundle(evidence: Evidence, captures: list[Capture], out: Path, signer: Signer,
-                  language: str, pdf: bool = True) -> dict[str, Any]:
-    """Write the bundle; returns its summary. A partial file is never left behind."""
+                  language: str, print_pdf: PrintPdf | None = None) -> dict[str, Any]:
+    """Write the bundle; returns its summary. A partial file is never left behind.
+    `print_pdf(html, images, out)` prints the report as PDF (the browser's job)."""
     checkpoint = make_checkpoint(evidence, signer)
     ids = [c.id for c in captures]
     events = [ev for ev in events_of(evidence, ids) if ev.seq <= checkpoint["tree_size"]]
@@ -117,8 +122,8 @@ def export_bundle(evidence: Evidence, captures: list[Capture], out: Path, signer
             writer.add("custody/proofs.json", json.dumps(proofs, indent=1).encode())
             report = render_report(captures, events, signer.fingerprint, evidence, language)
             writer.add("report.html", report.encode())
-            if pdf:
-                _add_pdf(evidence, writer, report, captures, temp)
+            if print_pdf is not None:
+                _add_pdf(evidence, writer, report, captures, temp, print_pdf)
             writer.add("VERIFY.md", verify_guide(language).encode())
             sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in writer.files)
             writer.add("SHA256SUMS", sums.encode())
@@ -156,19 +161,18 @@ def export_bundle(evidence: Evidence, captures: list[Capture], out: Path, signer
 
 
 def _add_pdf(evidence: Evidence, writer: BundleWriter, report: str,
-             captures: list[Capture], temp: Path) -> None:
+             captures: list[Capture], temp: Path, print_pdf: PrintPdf) -> None:
     """report.pdf: the HTML report printed, with the screenshots it shows."""
     from storage.objects import copy_verified
 
     from .report import report_images
-    from .report_pdf import print_report
 
     images = [(path, lambda dest, key=key, sha=sha: copy_verified(evidence.store, key, sha,
                                                                   dest))
               for path, key, sha in report_images(captures)]
     pdf_file = temp.with_name(temp.name + ".pdf")
     try:
-        print_report(report, images, pdf_file, evidence.settings.browser)
+        print_pdf(report, images, pdf_file)
         with open(pdf_file, "rb") as source:
             writer.stream(source, "report.pdf")
     finally:

@@ -18,6 +18,7 @@ from storage.objects import StorageError, StoredObject
 from storage.records import FAILED, Artifact, Capture, iso, parse_iso
 
 from .custody import CustodyLog
+from .recheck import restore_states
 
 
 def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, int]:
@@ -80,6 +81,7 @@ def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, in
     fresh = Catalog(f"sqlite:///{building.resolve()}")
     fresh.load_rebuilt(sorted(captures.values(), key=lambda c: c.id), list(cases.values()),
                        events, segment_rows, versions, holds)
+    restore_states(fresh, events)  # re-check findings: taken down, changed, still up
     fresh.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)

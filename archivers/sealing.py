@@ -53,6 +53,9 @@ class CaptureRun:
     page_artifacts: list[PageArtifact] = field(default_factory=list)  # browser mode
     page_title: str = ""
     page_text: str = ""
+    post_reading: dict[str, Any] | None = None  # what the platform adapter made of it
+    media_urls: list[str] = field(default_factory=list)  # the post's media to keep
+    media_limit: int = 512 * 1024 * 1024  # largest media file kept as an artifact
 
 
 @dataclass
@@ -97,7 +100,8 @@ class SealedCapture:
 
 def seal_capture(run: CaptureRun, ctx: SealContext, batch: DurableBatch) -> SealedCapture:
     capture = run.capture
-    artifacts: list[Artifact] = []
+    # The report files that named it, stored when it was registered.
+    artifacts: list[Artifact] = [a for a in capture.artifacts if a.kind == "source"]
     pending_list: list[tuple[PendingObject, Artifact]] = []
     recorded = [ex for ex in run.exchanges if ex.response_spool is not None or ex.request_head]
     if recorded:
@@ -121,6 +125,8 @@ def seal_capture(run: CaptureRun, ctx: SealContext, batch: DurableBatch) -> Seal
                             "certificate-chain.pem")
         artifacts.append(artifact)
         pending_list.append((pending, artifact))
+    if recorded:
+        pending_list += _post_artifacts(run, batch, recorded, artifacts)
     capture.artifacts = artifacts
     manifest = build_manifest(run, ctx)
     manifest_bytes = canonical_json(manifest)
@@ -199,6 +205,23 @@ def _store_page_artifact(batch: DurableBatch, item: PageArtifact
                              blob_key(sha), item.name)
 
 
+def _post_artifacts(run: CaptureRun, batch: DurableBatch, recorded: list[Exchange],
+                    artifacts: list[Artifact]) -> list[tuple[PendingObject, Artifact]]:
+    """The post the crawl read (`post.json`) and its media recorded whole."""
+    from .posts import media_artifacts, post_artifact
+
+    if not run.capture.post:
+        return []
+    made = [post_artifact(batch, run.capture)]
+    media, missing = media_artifacts(batch, run.media_urls, recorded, run.media_limit)
+    made += media
+    if run.post_reading is not None:
+        run.post_reading["media_recorded"] = len(media)
+        run.post_reading["media_not_recorded"] = missing
+    artifacts += [artifact for _, artifact in made]
+    return made
+
+
 def build_manifest(run: CaptureRun, ctx: SealContext) -> dict[str, Any]:
     capture = run.capture
     body = capture.to_json()
@@ -215,6 +238,7 @@ def build_manifest(run: CaptureRun, ctx: SealContext) -> dict[str, Any]:
         "store": ctx.store,
         "robots_txt": run.robots_txt,
         "mode_choice": run.mode_choice,
+        "post_reading": run.post_reading,
         "seals": {
             "signature": ctx.signature_note,
             "timestamps": (f"RFC 3161 tokens over this manifest's SHA-256 from "

@@ -121,6 +121,26 @@ class TimestampSettings:
 
 
 @dataclass
+class PlatformSettings:
+    pace_seconds: float = 5.0  # re-checks: at least this long between two of one platform
+    recheck_mode: str = "browser"  # how a re-check captures what the platform serves now
+    max_media_bytes: int = 512 * MiB  # largest post video/image kept as a media artifact
+
+
+# The platforms Saksi has adapters for (crawlers/platforms/<name>.py); "generic" is
+# every other site.
+PLATFORMS = ("tiktok", "x", "instagram", "facebook", "youtube", "telegram")
+
+
+@dataclass
+class AccountsSettings:
+    """Optional collector accounts: `[accounts.<platform>] cookies_file = "…"` (a
+    Netscape cookies.txt exported from a browser logged in as the collector)."""
+
+    cookies_files: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     collector: CollectorSettings = field(default_factory=CollectorSettings)
@@ -130,6 +150,8 @@ class Settings:
     browser: BrowserSettings = field(default_factory=BrowserSettings)
     signing: SigningSettings = field(default_factory=SigningSettings)
     timestamps: TimestampSettings = field(default_factory=TimestampSettings)
+    platforms: PlatformSettings = field(default_factory=PlatformSettings)
+    accounts: AccountsSettings = field(default_factory=AccountsSettings)
     sources: list[str] = field(default_factory=list)
 
     @property
@@ -190,6 +212,13 @@ def _apply_file(settings: Settings, data: dict[str, Any], origin: str) -> None:
         section = _section(settings, section_name, origin)
         if not isinstance(values, dict):
             raise ConfigError(f"{origin}: [{section_name}] must be a table")
+        if section_name == "accounts":
+            for platform, table in values.items():
+                if not isinstance(table, dict) or set(table) - {"cookies_file"}:
+                    raise ConfigError(f"{origin}: [accounts.{platform}] takes only "
+                                      "cookies_file")
+                _set_account(settings, platform, table.get("cookies_file", ""), origin)
+            continue
         for key, value in values.items():
             _set(section, section_name, key, value, origin)
 
@@ -202,7 +231,25 @@ def _apply_environment(settings: Settings, env: typing.Mapping[str, str]) -> Non
         if not name.startswith("SAKSI_") or "__" not in name or name in SHORT_NAMES:
             continue
         section_name, _, key = name[len("SAKSI_"):].lower().partition("__")
+        if section_name == "accounts":  # SAKSI_ACCOUNTS__TIKTOK__COOKIES_FILE
+            platform, _, setting = key.partition("__")
+            if setting != "cookies_file":
+                raise ConfigError(f"{name}: use SAKSI_ACCOUNTS__<PLATFORM>__COOKIES_FILE")
+            _set_account(settings, platform, value, name)
+            continue
         _set(_section(settings, section_name, name), section_name, key, value, name)
+
+
+def _set_account(settings: Settings, platform: str, cookies_file: Any, origin: str) -> None:
+    if platform not in PLATFORMS:
+        raise ConfigError(f"{origin}: [accounts.{platform}]: unknown platform; use one of "
+                          + ", ".join(PLATFORMS))
+    if not isinstance(cookies_file, str):
+        raise ConfigError(f"{origin}: accounts.{platform}.cookies_file must be a file name")
+    if cookies_file:
+        settings.accounts.cookies_files[platform] = str(Path(cookies_file).expanduser())
+    else:
+        settings.accounts.cookies_files.pop(platform, None)
 
 
 def _section(settings: Settings, name: str, origin: str) -> Any:
@@ -292,6 +339,15 @@ def _check(settings: Settings) -> None:
     proxy = settings.network.proxy
     if proxy and not (proxy.startswith("http://") and proxy.count(":") == 2):
         raise ConfigError(f"network.proxy must look like http://host:port, not {proxy!r}")
+    for platform, path in settings.accounts.cookies_files.items():
+        if not Path(path).is_file():
+            raise ConfigError(f"accounts.{platform}.cookies_file: no such file {path}")
+    platforms = settings.platforms
+    if platforms.pace_seconds < 0 or platforms.max_media_bytes < 0:
+        raise ConfigError("platforms.pace_seconds and platforms.max_media_bytes cannot be "
+                          "negative")
+    if platforms.recheck_mode not in ("browser", "static"):
+        raise ConfigError("platforms.recheck_mode must be browser or static")
     stamps = settings.timestamps
     if stamps.tsa_urls and not stamps.ca_file:
         raise ConfigError("timestamps.ca_file must name the PEM roots the TSA tokens chain "

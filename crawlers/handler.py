@@ -28,6 +28,10 @@ from .wire import WireError, exchange
 CAPTURE_META = "saksi_capture"
 
 
+# Said of an exchange fetched for the post's media after its page was captured.
+MEDIA_NOTE = "media of the post, fetched after the page (it was not loaded whole)"
+
+
 class CaptureFetchError(Exception):
     """A fetch that got no HTTP response; the message is the capture's error line."""
 
@@ -65,6 +69,8 @@ class WireRecordingHandler(BaseDownloadHandler):
         except WireError as exc:
             self._note_failure(session, capture_id, request, str(exc), target.address)
             raise CaptureFetchError(str(exc)) from None
+        if request.meta.get("saksi_media"):
+            record.notes.append(MEDIA_NOTE)
         session.record_exchange(capture_id, record)
         if capture_id is None:  # internal fetch (robots.txt): Scrapy needs it decoded
             return _scrapy_response(request, record, *_decoded(record, body))

@@ -8,7 +8,6 @@ port dropped). Its path and query string are kept exactly: they can be the evide
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from .egress import EgressRefused, check_host_syntax
@@ -66,15 +65,3 @@ def normalise_url(text: str) -> str:
 
 def make_request(text: str) -> CaptureRequest:
     return CaptureRequest(requested_url=text.strip(), url=normalise_url(text))
-
-
-def read_url_file(path: Path) -> list[str]:
-    """Links from a plain list: one per line; blank lines and '#' comments skipped."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise IntakeError(f"cannot read {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise IntakeError(f"{path} is not UTF-8 text") from exc
-    return [line.strip() for line in text.splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]

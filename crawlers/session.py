@@ -24,12 +24,16 @@ from archivers.sealer import Sealer, one_line
 from archivers.sealing import CaptureRun
 from storage.catalog import EventDraft
 from storage.ids import uuid7
-from storage.records import CAPTURED, FAILED, PENDING, RUNNING, Capture, utcnow
+from storage.records import CAPTURED, FAILED, PENDING, RUNNING, Artifact, Capture, utcnow
 
-from .egress import AddressPolicy
-from .intake import IntakeError, make_request
+from .accounts import Redactor
+from .egress import AddressPolicy, EgressRefused
+from .handler import MEDIA_NOTE
+from .intake import IntakeError
 from .modes import ModeChoice, choose_mode
-from .wire import Budget, ConnectionPool, Proxy, make_ssl_context
+from .plan import Origin, PlannedLink, plan
+from .wire import Budget, ConnectionPool, Proxy, WireError, exchange, make_ssl_context
+from .ytdlp_media import YTDLP_NOTE
 
 LEASE_GRACE_SECONDS = 60
 
@@ -59,32 +63,72 @@ def holder_is_dead(holder: str | None) -> bool:
 
 
 
-def register_captures(evidence: Evidence, urls: list[str], case: str | None,
-                      note: str | None, mode: str) -> list[Capture]:
-    """Record each link as a pending capture (`capture.requested`), in one transaction.
+def _read_post_into(run: CaptureRun, notes: list[str]) -> None:
+    """The platform adapter's reading of what was recorded, into the capture and run;
+    `notes`: what the media phase could not do."""
+    from .posts import finish_post
+
+    recorded = [ex for ex in run.exchanges if ex.response_spool is not None]
+    if not recorded:
+        return
+    try:
+        run.post_reading, run.media_urls = finish_post(run.capture, recorded)
+    except Exception as exc:  # noqa: BLE001 - a reading bug must not lose the capture
+        run.post_reading = {"outcome": None, "notes": [f"post not read: {one_line(exc)}"]}
+    run.post_reading["notes"] = [*run.post_reading.get("notes", []), *notes]
+
+
+def load_accounts(settings: Any) -> dict[str, list[Any]]:
+    from .accounts import AccountError, load_cookies
+
+    loaded = {}
+    for platform, path in settings.accounts.cookies_files.items():
+        try:
+            loaded[platform] = load_cookies(path)
+        except AccountError as exc:
+            raise IntakeError(f"accounts.{platform}.cookies_file: {exc}") from None
+    return loaded
+
+
+def register_captures(evidence: Evidence, links: list[str] | list[PlannedLink],
+                      case: str | None, note: str | None, mode: str,
+                      sources: dict[str, Artifact] | None = None) -> list[Capture]:
+    """Record each planned link as a pending capture (`capture.requested`), in one
+    transaction. Plain strings are planned here (normalised, recognised, de-duplicated).
 
     A link that cannot be fetched (malformed, refused scheme or address form) is recorded
     too, as a failed capture with the reason: the request itself is part of the record.
+    `sources` are report files already stored: each capture made from one lists it as a
+    `source` artifact, so its bundle carries the report that named it.
     """
+    planned = [x for x in links if isinstance(x, PlannedLink)]
+    planned += plan([(x, Origin()) for x in links if isinstance(x, str)])
+    sources = sources or {}
     now = utcnow()
     made: list[Capture] = []
     drafts: list[EventDraft] = []
-    for text in urls:
-        capture = Capture(id=uuid7(), case=case, requested_url=text.strip(), mode=mode,
+    for item in planned:
+        capture = Capture(id=uuid7(), case=case, requested_url=item.text, mode=mode,
                           requested_by=evidence.actor, requested_at=now, note=note)
-        try:
-            request = make_request(text)
-            capture.canonical_url = request.url
-            capture.platform = request.platform
-            capture.mode = choose_mode(mode, request.url).used
-        except IntakeError as exc:
+        if item.error is not None:
             capture.status = FAILED
-            capture.error = one_line(str(exc))
+            capture.error = one_line(item.error)
             capture.finished_at = now
+        else:
+            capture.canonical_url = item.fetch_url
+            capture.platform = item.platform or "generic"
+            capture.mode = choose_mode(mode, item.fetch_url or item.text).used
+        names = {o.source for o in [item.origin, *item.duplicates] if o.source}
+        capture.artifacts = [sources[n] for n in sorted(names) if n in sources]
         made.append(capture)
-        drafts.append(EventDraft(evidence.actor, "capture.requested", capture.id, {
-            "url": capture.requested_url, "case": case, "mode": capture.mode,
-            "mode_requested": mode, "note": note}))
+        details = {"url": capture.requested_url, "case": case, "mode": capture.mode,
+                   "mode_requested": mode, "note": note}
+        if item.origin.source or item.duplicates or item.removed_params:
+            details.update({"found": item.origin.to_json(),
+                            "also_found": [o.to_json() for o in item.duplicates],
+                            "platform": item.platform, "fetch_url": item.fetch_url,
+                            "removed_params": list(item.removed_params)})
+        drafts.append(EventDraft(evidence.actor, "capture.requested", capture.id, details))
         if capture.status == FAILED:
             drafts.append(EventDraft(evidence.actor, "capture.failed", capture.id,
                                      {"error": capture.error, "stage": "intake"}))
@@ -133,6 +177,8 @@ class ActiveCapture:
     task: Any = None  # browser mode: the asyncio task working on the page
     attach_error: str | None = None  # browser mode: why the recorder could not attach
     page: Any = None  # browser mode: crawlers.browser.page_work.PageResult
+    media_left: int = 0  # media fetches of the post still in flight
+    media_notes: list[str] = field(default_factory=list)  # what the media phase could not do
 
 
 class CaptureSession:
@@ -152,6 +198,7 @@ class CaptureSession:
         self.proxy = Proxy.parse(net.proxy)
         self.pool = ConnectionPool()
         self.queue_captures = [c for c in captures if c.status == PENDING]
+        self.pace_seconds = 0.0  # > 0: at least this long between two of one platform
         self.results: dict[str, Capture] = {c.id: c for c in captures}
         self.active: dict[str, ActiveCapture] = {}
         self.on_update = on_update or (lambda capture: None)
@@ -165,6 +212,24 @@ class CaptureSession:
         self.browser_launches = 0
         self.robots = ("consulted (network.obey_robots_txt = true)" if net.obey_robots_txt
                        else "not consulted (URLs requested explicitly)")
+        self.accounts = load_accounts(self.settings)  # platform -> its cookies
+        self._redactors = {p: Redactor(c) for p, c in self.accounts.items()}
+
+    def account_cookies(self, capture: Capture) -> list[Any]:
+        """The collector account's cookies for this capture's platform, if any."""
+        return self.accounts.get(capture.platform, [])
+
+    def redact(self, capture: Capture, exchanges: list[Exchange]) -> None:
+        """Account cookie values out of the archived request heads, the redaction noted."""
+        redactor = self._redactors.get(capture.platform)
+        if redactor is None:
+            return
+        for ex in exchanges:
+            head, names = redactor.redact(ex.request_head)
+            if names:
+                ex.request_head = head
+                ex.notes.append("collector account cookie values redacted from this "
+                                "request record: " + ", ".join(names))
 
     @property
     def needs_browser(self) -> bool:
@@ -257,9 +322,80 @@ class CaptureSession:
     def record_exchange(self, capture_id: str | None, exchange: Exchange) -> None:
         active = self.active.get(capture_id or "")
         if active is not None:
+            self.redact(active.capture, [exchange])
             active.exchanges.append(exchange)
         elif exchange.response_spool is not None:
             exchange.response_spool.unlink(missing_ok=True)  # internal fetch, not evidence
+
+    async def fetch_recorded(self, capture_id: str, url: str,
+                             headers: list[tuple[bytes, bytes]], note: str) -> Exchange:
+        """One GET for a helper of the capture (yt-dlp): through the egress guard and the
+        wire recorder, into the capture's exchanges with `note`. Raises EgressRefused,
+        LookupError or WireError."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise EgressRefused(f"refused {url}: only http and https are fetched")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = ""
+        try:
+            target = await self.policy.resolve(parts.hostname or "", port)
+            address = target.address
+            record, _ = await exchange(url, target, headers, self.spool_path(capture_id),
+                                       self.budget(capture_id), self.ssl_context,
+                                       connections=self.connections, proxy=self.proxy,
+                                       pool=self.pool)
+        except (EgressRefused, LookupError, WireError) as exc:  # a trace, as for the crawl's
+            self.record_exchange(capture_id, Exchange(
+                url=url, method="GET", request_head=b"", request_body=b"", sent_at=utcnow(),
+                ip_address=address, port=port, protocol="http/1.1", error=str(exc),
+                notes=[note]))
+            raise
+        record.notes.append(note)
+        self.record_exchange(capture_id, record)
+        return record
+
+    def media_to_fetch(self, capture_id: str) -> list[str]:
+        """The post's media files the page did not load whole (a video streamed in
+        ranges, images below the fold): fetched next, through the same recorder, into
+        the same capture. Read from what is recorded so far; nothing fetched twice."""
+        active = self.active.get(capture_id)
+        if active is None or self.stopping:
+            return []
+        try:
+            from .posts import media_wanted
+
+            return media_wanted(active.capture, self._recorded(active), self._page_url(active))
+        except Exception:  # noqa: BLE001 - no media phase; the page itself is captured
+            return []
+
+    def video_to_download(self, capture_id: str) -> str | None:
+        """The post's URL, when it has a video no recorded response holds whole."""
+        active = self.active.get(capture_id)
+        if active is None or self.stopping:
+            return None
+        try:
+            from .posts import video_missing
+
+            return video_missing(active.capture, self._recorded(active),
+                                 self._page_url(active))
+        except Exception:  # noqa: BLE001 - no download; the page itself is captured
+            return None
+
+    @staticmethod
+    def _page_url(active: ActiveCapture) -> str:
+        """Where the page ended up (after redirects), before the capture is complete."""
+        if active.page is not None and active.page.final_url:
+            return active.page.final_url
+        pages = [ex for ex in active.exchanges if ex.got_response and MEDIA_NOTE not in ex.notes
+                 and YTDLP_NOTE not in ex.notes]
+        return pages[-1].url if pages else active.url
+
+    @staticmethod
+    def _recorded(active: ActiveCapture) -> list[Exchange]:
+        exchanges = list(active.exchanges)
+        if active.recorder is not None:
+            exchanges = list(active.recorder.exchanges) + exchanges
+        return exchanges
 
     def interrupt(self, reason: str) -> None:
         """Stop now (Ctrl-C, SIGTERM): cut the connections in flight, so no download
@@ -285,7 +421,8 @@ class CaptureSession:
         if active.recorder is not None:
             self._sealer.submit(self._browser_run(active, error))
             return
-        responses = [ex for ex in active.exchanges if ex.got_response]
+        responses = [ex for ex in active.exchanges if ex.got_response
+                     and MEDIA_NOTE not in ex.notes and YTDLP_NOTE not in ex.notes]
         if responses:
             last = responses[-1]
             capture.final_url = last.url
@@ -296,7 +433,9 @@ class CaptureSession:
         if capture.status == FAILED:
             capture.error = one_line(error or "no HTTP response")
         run = CaptureRun(capture, active.exchanges, _redirect_chain(active.exchanges),
-                         self.robots, active.work_dir, mode_choice=_choice(active))
+                         self.robots, active.work_dir, mode_choice=_choice(active),
+                         media_limit=self.settings.platforms.max_media_bytes)
+        _read_post_into(run, active.media_notes)
         self._sealer.submit(run)
 
     def _browser_run(self, active: ActiveCapture, error: str | None) -> CaptureRun:
@@ -304,7 +443,9 @@ class CaptureSession:
         capture = active.capture
         recorder = active.recorder
         recorder.close()
-        exchanges = recorder.exchanges
+        # The page's own traffic, then the post's media fetched after it (wire recorder)
+        self.redact(capture, recorder.exchanges)
+        exchanges = recorder.exchanges + active.exchanges
         page = active.page
         documents = [ex for ex in exchanges if "main frame document" in ex.notes]
         if page is not None and page.final_url:
@@ -323,11 +464,14 @@ class CaptureSession:
         capture.status = CAPTURED if documents and not error else FAILED
         if capture.status == FAILED:
             capture.error = one_line(error or "no HTTP response")
-        return CaptureRun(capture, exchanges, _redirect_chain(documents), self.robots,
-                          active.work_dir, mode_choice=_choice(active),
-                          page_artifacts=page.artifacts if page else [],
-                          page_title=page.title if page else "",
-                          page_text=page.text if page else "")
+        run = CaptureRun(capture, exchanges, _redirect_chain(documents), self.robots,
+                         active.work_dir, mode_choice=_choice(active),
+                         page_artifacts=page.artifacts if page else [],
+                         page_title=page.title if page else "",
+                         page_text=page.text if page else "",
+                         media_limit=self.settings.platforms.max_media_bytes)
+        _read_post_into(run, active.media_notes)
+        return run
 
     def interrupt_unfinished(self, reason: str) -> None:
         """The crawl stopped with captures still open: quarantine them, unsealed; the

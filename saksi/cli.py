@@ -67,39 +67,46 @@ def _print_json(data: Any) -> None:
 @app.command()
 def capture(
     urls: Annotated[list[str] | None, typer.Argument(help="Links to capture.")] = None,
-    from_file: Annotated[Path | None, typer.Option(
-        "--from", help="A file of links, one per line ('#' starts a comment).")] = None,
+    from_files: Annotated[list[Path] | None, typer.Option(
+        "--from", help="A report file to take every link from: .txt .csv .xlsx .pdf .docx "
+                       ".eml (repeatable).")] = None,
     case: Annotated[str | None, typer.Option(help="Case the captures belong to.")] = None,
     note: Annotated[str | None, typer.Option(help="Free note kept with each capture.")] = None,
     mode: Annotated[str | None, typer.Option(
         help="auto (default: static for documents and binaries, the browser for web pages),"
              " browser or static.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Fetch nothing: show what would be captured, from where.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one capture a line.")]
     = False,
 ) -> None:
-    """Capture each link as its own sealed capture (WARC, certificate chain, manifest)."""
-    from crawlers.intake import read_url_file
-    from crawlers.session import recover_interrupted, register_captures
+    """Capture each link as its own sealed capture (WARC, certificate chain, manifest,
+    the post's metadata and media)."""
+    from crawlers.session import load_accounts, recover_interrupted, register_captures
+    from saksi.intake_view import gather_links, print_plan, same_posts, store_sources
     from saksi.progress import CaptureProgress
     from saksi.runner import run_capture_crawl
 
-    links = list(urls or [])
-    if from_file is not None:
-        links += read_url_file(from_file)
-    if not links:
-        raise UsageProblem("give at least one URL, or --from FILE")
+    planned = gather_links(list(urls or []), list(from_files or []))
+    if not planned:
+        raise UsageProblem("no links found: give at least one URL, or --from FILE")
     from config import MODES
 
     if mode is not None and mode not in MODES:
         raise UsageProblem(f"unknown mode '{mode}': use --mode " + ", ".join(MODES))
+    if dry_run:
+        print_plan(planned, as_json, out)
+        return
     evidence = _open()
     mode = mode or evidence.settings.capture.default_mode
     try:
+        load_accounts(evidence.settings)  # a bad cookies file: one line, nothing registered
         recovered = recover_interrupted(evidence)
         if recovered:
             err.print(f"[yellow]marked {len(recovered)} interrupted capture(s) failed; "
                       f"their partial bytes are in {evidence.quarantine_dir}[/]")
-        captures = register_captures(evidence, links, case, note, mode)
+        sources = store_sources(evidence, list(from_files or []), case, planned)
+        captures = register_captures(evidence, planned, case, note, mode, sources)
         with CaptureProgress(captures, enabled=not as_json and sys.stderr.isatty(),
                              console=err, on_finished=lambda c: _report_capture(c, as_json)
                              ) as progress:
@@ -107,12 +114,16 @@ def capture(
         _checkpoint_after_captures(evidence)
     finally:
         evidence.close()
+    for first, others in same_posts(results):
+        err.print(f"note: {', '.join(o.id for o in others)} captured the same "
+                  f"{first.platform} post ({(first.post or {}).get('post_id')}) as {first.id}",
+                  markup=False)
     waiting = [r for r in results if r.storage_state == "pending_upload"]
     if waiting:
         err.print(f"warning: {len(waiting)} capture(s) sealed but not uploaded (the object "
                   "store did not answer); they are safe in the local spool: run 'saksi sync'",
                   markup=False)
-    if any(result.status == "failed" for result in results):
+    if any(result.status in ("failed", "blocked") for result in results):
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -140,11 +151,23 @@ def _report_capture(c, as_json: bool) -> None:
     if c.status == "failed":
         err.print(f"error: capture {c.id} of {c.requested_url} failed: {c.error}",
                   markup=False)
+    elif c.status == "blocked":
+        err.print(f"error: capture {c.id} of {c.requested_url} was {c.error}; a collector "
+                  f"account may help ([accounts.{c.platform}] cookies_file)", markup=False)
+    elif c.status == "unavailable":
+        err.print(f"warning: {c.requested_url}: {c.error} (capture {c.id} keeps the page "
+                  "as evidence)", markup=False)
 
 
 def _print_capture_line(c) -> None:
-    colour = {"captured": "green", "failed": "red"}.get(c.status, "yellow")
+    colour = {"captured": "green", "failed": "red", "blocked": "red"}.get(c.status, "yellow")
     extra = f" HTTP {c.http_status}" if c.http_status else ""
+    if c.post:
+        from rich.markup import escape
+
+        extra += escape(f" {c.platform} post {c.post.get('post_id')}")
+        if c.post.get("author_handle"):
+            extra += escape(f" by @{c.post['author_handle']}")
     if c.truncated:
         extra += f" [yellow](truncated: {c.truncated})[/]"
     out.print(f"[{colour}]{c.status:9}[/] {c.id}  {c.requested_url}{extra}")
@@ -216,6 +239,11 @@ def show(
         out.print(f"[bold]{'legal_hold':16}[/] {'on' if hold['on'] else 'off'} "
                   f"({hold['reason']}, {hold['changed_by']}, {hold['changed_at']})",
                   markup=True)
+    if c.post:
+        from saksi.posts_view import post_lines
+
+        for line in post_lines(c.post):
+            out.print(line, markup=False)
     for a in c.artifacts:
         out.print(f"  {a.kind:12} {a.bytes:>12}  {a.sha256}  {a.key}", markup=False)
 
@@ -406,7 +434,7 @@ def export(
     """Write an evidence bundle: files, seals, keys, custody proofs, report (HTML and
     PDF), VERIFY.md."""
     from archivers.bundle import export_bundle
-    from archivers.report_pdf import ReportPdfError
+    from crawlers.report_pdf import ReportPdfError, print_report
 
     if language not in ("id", "en"):
         raise UsageProblem("--language is id or en")
@@ -428,7 +456,9 @@ def export(
                 raise UsageProblem(f"capture {unsealed[0]} was never sealed: nothing to export")
         signer = _signer_or_fail(evidence)
         try:
-            summary = export_bundle(evidence, captures, out_file, signer, language, pdf)
+            printer = (lambda html, images, out: print_report(
+                html, images, out, evidence.settings.browser)) if pdf else None
+            summary = export_bundle(evidence, captures, out_file, signer, language, printer)
         except ReportPdfError as exc:
             raise Failed(f"{exc}; nothing written (export with --no-pdf to leave the PDF "
                          "out)") from exc
@@ -1024,6 +1054,7 @@ def main() -> None:
 
 def _report(exc: BaseException) -> int:
     from crawlers.intake import IntakeError
+    from crawlers.reports import ReportError
     from storage.objects import StorageError
 
     if _state["debug"]:
@@ -1040,7 +1071,7 @@ def _report(exc: BaseException) -> int:
             return EXIT_USAGE  # help was shown (no arguments given)
         err.print(f"error: {exc.format_message()} (see '{where} --help')", markup=False)
         return EXIT_USAGE
-    if isinstance(exc, (UsageProblem, ConfigError, IntakeError)):
+    if isinstance(exc, (UsageProblem, ConfigError, IntakeError, ReportError)):
         err.print(f"error: {exc}", markup=False)
         return EXIT_USAGE
     if isinstance(exc, (StorageError, Failed)):
@@ -1050,6 +1081,8 @@ def _report(exc: BaseException) -> int:
               markup=False)
     return EXIT_FAILED
 
+
+from saksi import posts_cli  # noqa: E402,F401 - registers search and recheck on `app`
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@ from storage.records import Capture
 
 def run_capture_crawl(evidence: Evidence, captures: list[Capture],
                       on_update: Callable[[Capture], None] | None = None,
-                      mode: str = "static") -> list[Capture]:
+                      mode: str = "static", pace_seconds: float = 0.0) -> list[Capture]:
     """Fetch and seal the pending captures; returns every capture's final record.
 
     Scrapy's reactor can run once per process: the CLI calls this once per command.
@@ -23,6 +23,7 @@ def run_capture_crawl(evidence: Evidence, captures: list[Capture],
     from crawlers.spiders.capture import CaptureSpider
 
     session = CaptureSession(evidence, captures, on_update, requested_mode=mode)
+    session.pace_seconds = pace_seconds
     if session.queue_captures:
         scrapy = ScrapySettings()
         scrapy.setmodule("crawlers.settings", priority="project")

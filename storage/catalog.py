@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from . import post_index
 from .records import GENESIS_HASH, Artifact, Capture, CustodyEvent, iso, utcnow
 
 metadata = MetaData()
@@ -130,6 +131,8 @@ legal_holds = Table(
     Column("changed_by", String(200), nullable=False),
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
+
+posts, post_tags, post_checks = post_index.define(metadata)
 
 # One row: the head of the custody chain, locked by each appender (FOR UPDATE on
 # PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE).
@@ -240,6 +243,18 @@ class Catalog:
         new_rows = [{"capture_id": c.id, **a.to_json()} for c in done for a in c.artifacts]
         if new_rows:
             conn.execute(artifacts.insert(), new_rows)
+        post_index.record_posts(conn, posts, post_tags, done)
+
+    def search(self, found: post_index.PostFilter) -> list[Capture]:
+        """Captures matching a post search (see post_index.PostFilter), oldest first."""
+        with self.engine.connect() as conn:
+            ids = post_index.search_ids(conn, captures, posts, post_tags, found)
+            rows = []
+            for start in range(0, len(ids), 500):
+                rows += conn.execute(select(captures).where(
+                    captures.c.id.in_(ids[start:start + 500]))).all()
+            rows.sort(key=lambda row: row.id)
+            return self._captures_from_rows(conn, rows)
 
     def running(self) -> list[tuple[str, str | None, datetime | None]]:
         with self.engine.connect() as conn:
@@ -474,6 +489,7 @@ class Catalog:
                         for a in c.artifacts]
             if art_rows:
                 conn.execute(artifacts.insert(), art_rows)
+            post_index.record_posts(conn, posts, post_tags, capture_list)
             if events:
                 conn.execute(custody_events.insert(), [_event_row(ev) for ev in events])
                 conn.execute(update(custody_head).where(custody_head.c.id == 1)

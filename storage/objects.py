@@ -123,6 +123,11 @@ class DurableBatch:
         self._blobs.append(pending)
         return pending
 
+    def drop(self, pending: PendingObject) -> None:
+        """A blob given up before commit (e.g. over its size limit): never published."""
+        pending.discard()
+        self._blobs.remove(pending)
+
     def add_named(self, key: str, data: bytes) -> None:
         """Queue a named write-once object (manifest, custody segment)."""
         self.store._check_key(key)

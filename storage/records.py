@@ -38,6 +38,7 @@ CUSTODY_ACTIONS = (
     "timestamp.failed", "checkpoint.signed", "archive.accessed", "export.created",
     "verify.run", "integrity.failed", "legal_hold.changed", "key.rotated",
     "takedown.observed", "post.still_available", "post.changed", "tracking.run",
+    "source.added",
 )
 
 

@@ -116,7 +116,7 @@ def test_usage_errors_exit_2_with_one_line(store, tmp_path):
                          (["capture", "https://a.example", "--mode", "video"], "unknown mode"),
                          (["show", "nope"], "no capture with id"),
                          (["verify"], "one capture ID, a bundle .zip, or --all"),
-                         (["capture", "--from", str(tmp_path / "none.txt")], "cannot read")):
+                         (["capture", "--from", str(tmp_path / "none.txt")], "cannot be opened")):
         run = run_saksi(env, *args)
         assert run.code == 2, (args, run.stderr)
         assert needle in run.stderr and len(run.stderr.strip().splitlines()) == 1
@@ -138,7 +138,8 @@ def test_proxy_variables_from_the_environment_are_ignored(site, tmp_path):
 def test_capture_from_file_and_scrapy_crawl_use_the_same_pipeline(site, tmp_path):
     env = saksi_env(tmp_path / "data", site)
     urls = tmp_path / "urls.txt"
-    urls.write_text(f"# laporan\n{site.http_url('/page2')}\n\n{site.http_url('/chunked')}\n")
+    urls.write_text(f"# laporan\n{site.http_url('/page2')}\n# {site.http_url('/gzip')}\n\n"
+                    f"{site.http_url('/chunked')}\n")
     run = run_saksi(env, "capture", "--from", str(urls), "--case", "K1", "--json")
     assert [c["status"] for c in run.json_lines()] == ["captured", "captured"]
     import subprocess

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawlers.intake import IntakeError, normalise_url, read_url_file
+from crawlers.intake import IntakeError, normalise_url
 
 
 @pytest.mark.parametrize("given,expected", [
@@ -33,10 +33,3 @@ def test_refusals_say_why(given, message):
         normalise_url(given)
 
 
-def test_url_file_skips_blanks_and_comments(tmp_path):
-    f = tmp_path / "urls.txt"
-    f.write_text("\ufeff# laporan 12\nhttps://a.example/1\n\n  https://b.example/2  \n",
-                 encoding="utf-8")
-    assert read_url_file(f) == ["https://a.example/1", "https://b.example/2"]
-    with pytest.raises(IntakeError, match="cannot read"):
-        read_url_file(tmp_path / "missing.txt")

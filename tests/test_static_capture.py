@@ -134,9 +134,13 @@ def test_reason_phrase_and_non_ascii_header_bytes_are_raw(captured):
 
 
 def test_error_pages_are_evidence(captured):
-    for name, status in (("gone", 404), ("s404", 404), ("s500", 500)):
+    """An error page is sealed like any page; a 404 is the site saying the page is not
+    there (`unavailable`, which a re-check reports as a takedown), a 500 is not."""
+    for name, status, outcome in (("gone", 404, "unavailable"), ("s404", 404, "unavailable"),
+                                  ("s500", 500, "captured")):
         c = captured["by_name"][name]
-        assert c["status"] == "captured" and c["http_status"] == status
+        assert c["status"] == outcome and c["http_status"] == status
+        assert artifact(c, "warc") and c["manifest_sha256"]
 
 
 def test_redirect_chain_is_recorded_hop_by_hop(captured, site):

@@ -1,5 +1,8 @@
 """The bundle's report as PDF: the HTML report printed by the same Chromium that captures.
 
+Here, beside the browser it drives, and handed to the bundle writer (archivers) by the
+command line, since archivers do not start browsers.
+
 A court clerk files PDFs, not web pages. Printing the HTML report (rather than laying out
 a second document with a PDF library) keeps one source for both, in either language.
 The page is opened from a private temporary directory holding the report and the
@@ -15,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from crawlers.browser.launch import BASE_ARGS, executable
+from .browser.launch import BASE_ARGS, executable
 
 # A proxy on the discard port of loopback: a request that slipped past the route below
 # would fail there rather than reach the network.
