@@ -219,13 +219,14 @@ def show(
     evidence = _open()
     try:
         c = _find(evidence, capture_id)
+        checked = evidence.catalog.post_state(c.id)
         evidence.custody.record([EventDraft(evidence.actor, "archive.accessed", c.id,
                                             {"via": "show"})])
         evidence.custody.flush()
     finally:
         evidence.close()
     if as_json:
-        _print_json(c.to_json())
+        _print_json({**c.to_json(), "post_state": checked})
         return
     data = c.to_json()
     for key in ("id", "case", "status", "mode", "requested_url", "canonical_url", "final_url",
@@ -242,7 +243,7 @@ def show(
     if c.post:
         from saksi.posts_view import post_lines
 
-        for line in post_lines(c.post):
+        for line in post_lines(c.post, checked):
             out.print(line, markup=False)
     for a in c.artifacts:
         out.print(f"  {a.kind:12} {a.bytes:>12}  {a.sha256}  {a.key}", markup=False)
@@ -1082,7 +1083,7 @@ def _report(exc: BaseException) -> int:
     return EXIT_FAILED
 
 
-from saksi import posts_cli  # noqa: E402,F401 - registers search and recheck on `app`
+from saksi import posts_cli, track_cli  # noqa: E402,F401 - register their commands on `app`
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def post_lines(post: dict[str, Any]) -> list[str]:
+def post_lines(post: dict[str, Any], checked: dict[str, Any] | None = None) -> list[str]:
     author = " ".join(x for x in (
         f"@{post['author_handle']}" if post.get("author_handle") else "",
         f"({post['author_name']})" if post.get("author_name") else "",
@@ -23,4 +23,9 @@ def post_lines(post: dict[str, Any]) -> list[str]:
     for item in post.get("media") or []:
         size = f" {item['width']}x{item['height']}" if item.get("width") else ""
         lines.append(f"{'media':16} {item.get('type')}{size} {item.get('url')}")
+    if checked and checked.get("last_checked_at"):
+        state = {"taken_down": f"TAKEN DOWN (first seen {checked['taken_down_at']})",
+                 "changed": f"changed (first seen {checked['changed_at']})"}.get(
+                     checked["state"], "still up")
+        lines.append(f"{'re-checked':16} {state}; last check {checked['last_checked_at']}")
     return lines

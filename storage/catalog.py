@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
-from . import post_index
+from . import post_index, tracking
 from .records import GENESIS_HASH, Artifact, Capture, CustodyEvent, iso, utcnow
 
 metadata = MetaData()
@@ -133,6 +133,7 @@ legal_holds = Table(
 )
 
 posts, post_tags, post_checks = post_index.define(metadata)
+tracking_rules, tracking_runs = tracking.define(metadata)
 
 # One row: the head of the custody chain, locked by each appender (FOR UPDATE on
 # PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE).
@@ -244,6 +245,52 @@ class Catalog:
         if new_rows:
             conn.execute(artifacts.insert(), new_rows)
         post_index.record_posts(conn, posts, post_tags, done)
+
+    # ---- tracking rules -------------------------------------------------------
+
+    def add_rule(self, rule: tracking.Rule) -> bool:
+        """False when a rule of that name exists already."""
+        with self.write() as conn:
+            if conn.execute(select(tracking_rules.c.name).where(
+                    tracking_rules.c.name == rule.name)).first():
+                return False
+            conn.execute(tracking_rules.insert().values(
+                name=rule.name, platform=rule.platform, kind=rule.kind, target=rule.target,
+                case_id=rule.case_id, every_seconds=rule.every_seconds, cron=rule.cron,
+                max_posts=rule.max_posts, paused=rule.paused, created_by=rule.created_by,
+                created_at=rule.created_at, next_run_at=rule.next_run_at))
+        return True
+
+    def rules(self) -> list[tracking.Rule]:
+        with self.engine.connect() as conn:
+            return tracking.all_rules(conn, tracking_rules, _aware)
+
+    def update_rule(self, name: str, **values: Any) -> bool:
+        """False when there is no such rule."""
+        with self.write() as conn:
+            return conn.execute(update(tracking_rules).where(
+                tracking_rules.c.name == name).values(**values)).rowcount > 0
+
+    def remove_rule(self, name: str) -> bool:
+        with self.write() as conn:
+            return conn.execute(tracking_rules.delete().where(
+                tracking_rules.c.name == name)).rowcount > 0
+
+    def post_state(self, capture_id: str) -> dict[str, Any] | None:
+        """What re-checks found of a captured post: state, when last checked, when it was
+        first seen taken down or changed, and each check."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(posts).where(posts.c.capture_id == capture_id)).first()
+            checks = conn.execute(select(post_checks).where(
+                post_checks.c.capture_id == capture_id).order_by(post_checks.c.checked_at)).all()
+        if row is None:
+            return None
+        return {"state": row.state, "last_checked_at": iso(_aware(row.last_checked_at)),
+                "taken_down_at": iso(_aware(row.taken_down_at)),
+                "changed_at": iso(_aware(row.changed_at)),
+                "checks": [{"checked_at": iso(_aware(c.checked_at)), "result": c.result,
+                            "check_capture": c.check_capture_id, "detail": c.detail}
+                           for c in checks]}
 
     def search(self, found: post_index.PostFilter) -> list[Capture]:
         """Captures matching a post search (see post_index.PostFilter), oldest first."""

@@ -235,6 +235,11 @@ def test_a_recheck_sees_a_post_disappear_and_another_change(psite, tmp_path):
     # the check itself is a sealed capture of the removal page
     check_capture = run_saksi(env, "show", down[0]["details"]["check_capture"], "--json")
     assert check_capture.json()["status"] == "unavailable"
+    shown = run_saksi(env, "show", post["id"], "--json").json()["post_state"]
+    assert shown["state"] == "taken_down" and shown["taken_down_at"]
+    assert [c["check_capture"] for c in shown["checks"]] == [
+        down[0]["details"]["check_capture"]]
+    assert "TAKEN DOWN" in run_saksi(env, "show", post["id"]).stdout
 
 
 def test_collector_account_cookies_are_sent_but_never_archived(psite, tmp_path):

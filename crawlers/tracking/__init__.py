@@ -1,0 +1,1 @@
+"""Tracked hashtags and accounts: rules, when they are due, and what a run does."""

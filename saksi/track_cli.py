@@ -1,0 +1,160 @@
+"""`saksi track …`: the rules a monitoring desk follows (hashtags, accounts, re-checks)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from saksi.cli import UsageProblem, _open, _print_json, app, out
+
+track_app = typer.Typer(help="Tracked hashtags and accounts, and scheduled re-checks.",
+                        no_args_is_help=True)
+app.add_typer(track_app, name="track")
+
+
+def _schedule(every: str | None, cron: str | None) -> tuple[int | None, str | None]:
+    from crawlers.tracking.rules import RuleError, check_cron, parse_interval
+
+    if bool(every) == bool(cron):
+        raise UsageProblem("give --every (30m, 1h, 6h, 1d) or --cron '*/30 * * * *'")
+    try:
+        return (parse_interval(every), None) if every else (None, check_cron(cron or ""))
+    except RuleError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _add(platform: str, kind: str, target: str, every: str | None, cron: str | None,
+         case: str | None, max_posts: int, name: str | None, as_json: bool) -> None:
+    from crawlers.tracking.rules import derive_name, next_after
+    from storage.records import utcnow
+    from storage.tracking import Rule
+
+    every_seconds, cron_text = _schedule(every, cron)
+    now = utcnow()
+    rule = Rule(name=name or derive_name(platform, kind, target), platform=platform,
+                kind=kind, target=target, case_id=case, every_seconds=every_seconds,
+                cron=cron_text, max_posts=max_posts, paused=False, created_by="",
+                created_at=now)
+    rule.next_run_at = now if every_seconds else next_after(now, None, cron_text)
+    evidence = _open()
+    try:
+        rule.created_by = evidence.actor
+        if not evidence.catalog.add_rule(rule):
+            raise UsageProblem(f"a rule named {rule.name} exists already: give --name")
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json(rule.to_json())
+    else:
+        out.print(f"rule {rule.name}: {platform} {kind} {target}, "
+                  + (f"every {every}" if every else f"cron '{cron_text}'")
+                  + f"; first run due {rule.to_json()['next_run_at']}", markup=False)
+
+
+@track_app.command("add")
+def track_add(
+    platform: Annotated[str, typer.Argument(help="tiktok, x, instagram, facebook, youtube "
+                                            "or telegram.")],
+    target: Annotated[str, typer.Argument(help="'#hashtag' or '@account'.")],
+    every: Annotated[str | None, typer.Option(help="30m, 1h, 6h, 1d …")] = None,
+    cron: Annotated[str | None, typer.Option(help="A cron expression instead.")] = None,
+    case: Annotated[str | None, typer.Option(help="Case its captures belong to.")] = None,
+    max_posts: Annotated[int, typer.Option(min=1, help="Posts taken per run, at most.")]
+    = 200,
+    name: Annotated[str | None, typer.Option(help="Rule name (default: platform-target).")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Follow a hashtag or an account: each run captures the listing and the new posts."""
+    from crawlers.tracking.rules import RuleError, parse_target
+
+    try:
+        kind, bare = parse_target(platform, target)
+    except RuleError as exc:
+        raise UsageProblem(str(exc)) from None
+    _add(platform, kind, bare, every, cron, case, max_posts, name, as_json)
+
+
+@track_app.command("recheck")
+def track_recheck(
+    case: Annotated[str, typer.Option(help="The case whose posts are re-checked.")],
+    every: Annotated[str | None, typer.Option(help="30m, 1h, 6h, 1d …")] = None,
+    cron: Annotated[str | None, typer.Option(help="A cron expression instead.")] = None,
+    name: Annotated[str | None, typer.Option(help="Rule name (default: recheck-CASE).")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Re-check a case's posts on a schedule (takedowns and edits become custody events)."""
+    _add("*", "recheck", case, every, cron, case, 1, name, as_json)
+
+
+@track_app.command("list")
+def track_list(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines.")] = False,
+) -> None:
+    """Every rule: what it follows, its schedule, last and next run, and its state."""
+    from rich.table import Table
+
+    evidence = _open()
+    try:
+        rules = evidence.catalog.rules()
+    finally:
+        evidence.close()
+    if as_json:
+        for rule in rules:
+            _print_json(rule.to_json())
+        return
+    table = Table(box=None)
+    for column in ("name", "follows", "schedule", "case", "state", "last run", "next run"):
+        table.add_column(column, overflow="fold")
+    for rule in rules:
+        data = rule.to_json()
+        follows = (f"{rule.platform} {'#' if rule.kind == 'hashtag' else '@'}{rule.target}"
+                   if rule.kind != "recheck" else f"re-check case {rule.target}")
+        schedule = (f"every {rule.every_seconds // 60} min" if rule.every_seconds
+                    else f"cron {rule.cron}")
+        state = "paused" if rule.paused else (rule.last_status or "waiting")
+        table.add_row(rule.name, follows, schedule, rule.case_id or "", state,
+                      (data["last_run_at"] or "-")[:19], (data["next_run_at"] or "-")[:19])
+    out.print(table)
+
+
+def _set(name: str, **values) -> None:
+    evidence = _open()
+    try:
+        if not evidence.catalog.update_rule(name, **values):
+            raise UsageProblem(f"no rule named {name}: see 'saksi track list'")
+    finally:
+        evidence.close()
+
+
+@track_app.command("pause")
+def track_pause(name: Annotated[str, typer.Argument(help="Rule name.")]) -> None:
+    """Stop running a rule (kept, with its history)."""
+    _set(name, paused=True)
+    out.print(f"rule {name} paused", markup=False)
+
+
+@track_app.command("resume")
+def track_resume(name: Annotated[str, typer.Argument(help="Rule name.")]) -> None:
+    """Run a paused rule again (its next run is due now)."""
+    from storage.records import utcnow
+
+    _set(name, paused=False, next_run_at=utcnow())
+    out.print(f"rule {name} resumed", markup=False)
+
+
+@track_app.command("remove")
+def track_remove(name: Annotated[str, typer.Argument(help="Rule name.")]) -> None:
+    """Forget a rule (its runs and captures stay)."""
+    evidence = _open()
+    try:
+        if not evidence.catalog.remove_rule(name):
+            raise UsageProblem(f"no rule named {name}: see 'saksi track list'")
+    finally:
+        evidence.close()
+    out.print(f"rule {name} removed", markup=False)
+
+
+
