@@ -21,7 +21,7 @@ from storage.records import CAPTURED as STATUS_CAPTURED
 from storage.records import UNAVAILABLE as STATUS_UNAVAILABLE
 
 from .platforms import adapter, recognise
-from .platforms.base import BLOCKED, UNAVAILABLE, Outcome
+from .platforms.base import BLOCKED, UNAVAILABLE, Listing, Outcome
 from .platforms.base import Exchange as SeenExchange
 from .ytdlp_media import YTDLP_NOTE
 
@@ -40,6 +40,7 @@ class PostResult:
     canonical_url: str | None
     post_id: str | None
     notes: list[str] = field(default_factory=list)
+    listing: Listing | None = None  # a hashtag or account page: the posts it showed
 
 
 def read_post(capture: Any, exchanges: list[Exchange], page_url: str | None = None
@@ -71,7 +72,14 @@ def read_post(capture: Any, exchanges: list[Exchange], page_url: str | None = No
                           f"{type(exc).__name__}: {exc}"[:300])
         notes.append(outcome.reason or "")
     post_id = outcome.post.post_id if outcome.post else found.post_id
-    return PostResult(outcome, found.platform, found.canonical_url, post_id, notes)
+    result = PostResult(outcome, found.platform, found.canonical_url, post_id, notes)
+    lister = getattr(adapter(found.platform), "listing", None)
+    if found.kind in ("hashtag", "profile") and lister is not None:
+        try:
+            result.listing = lister(page_url, seen)
+        except Exception as exc:  # noqa: BLE001 - the listing page itself is captured
+            notes.append(f"the {found.platform} listing was not read: {exc}"[:300])
+    return result
 
 
 MAX_MEDIA_FETCHES = 20  # per post: a carousel, not a crawl
@@ -139,6 +147,13 @@ def finish_post(capture: Any, exchanges: list[Exchange]) -> tuple[dict[str, Any]
         "platform": result.platform, "post_id": result.post_id,
         "outcome": outcome.status if outcome else None,
         "reason": outcome.reason if outcome else None, "notes": result.notes}
+    if result.listing is not None and capture.status == STATUS_CAPTURED:
+        # What a hashtag or account page showed, in order: sealed as the capture's `post`
+        # (and post.json), so a tracking run's evidence says what it saw.
+        reading["listing"] = result.listing.to_json()
+        capture.post = {"platform": result.platform, "post_id": None,
+                        "url": result.canonical_url, "listing": reading["listing"]}
+        return reading, []
     if not capture.post:
         return reading, []
     urls = [m.get("url") for m in capture.post.get("media", []) if m.get("url")]

@@ -56,3 +56,24 @@ def _stop_now_on_signals(process, session: CaptureSession) -> None:
         reactor.callFromThread(process.stop)
 
     reactor.addSystemEventTrigger("after", "startup", install_shutdown_handlers, on_signal)
+
+
+def crawl_in_child(settings, captures: list[Capture], mode: str) -> list[Capture]:
+    """Run one crawl of captures already registered in a spawned child process (the
+    reactor runs once per process; a tracking run or a job needs several crawls)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if not captures:
+        return []
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_crawl_child, settings, [c.id for c in captures], mode).result()
+
+
+def _crawl_child(settings, capture_ids: list[str], mode: str) -> list[Capture]:
+    evidence = Evidence.open(settings)
+    try:
+        captures = [c for c in (evidence.catalog.get_capture(i) for i in capture_ids) if c]
+        return run_capture_crawl(evidence, captures, None, mode)
+    finally:
+        evidence.close()

@@ -158,3 +158,52 @@ def track_remove(name: Annotated[str, typer.Argument(help="Rule name.")]) -> Non
 
 
 
+
+
+@track_app.command("run")
+def track_run(
+    name: Annotated[str, typer.Argument(help="Rule name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """One run of a rule now, in the foreground: the listing, then the new posts."""
+    from crawlers.session import load_accounts, recover_interrupted
+    from crawlers.tracking.run import run_rule
+    from saksi.cli import EXIT_FAILED, _checkpoint_after_captures, err
+    from saksi.runner import crawl_in_child
+    from storage.records import utcnow
+
+    evidence = _open()
+    try:
+        rule = next((r for r in evidence.catalog.rules() if r.name == name), None)
+        if rule is None:
+            raise UsageProblem(f"no rule named {name}: see 'saksi track list'")
+        if rule.kind == "recheck":
+            raise UsageProblem(f"{name} re-checks a case: run 'saksi recheck --case "
+                               f"{rule.target}'")
+        load_accounts(evidence.settings)
+        recover_interrupted(evidence)
+        now = utcnow()
+        run_id = evidence.catalog.start_run(rule.name, now, now)
+        if not as_json:
+            err.print(f"{rule.name}: capturing the listing …", markup=False)
+        summary = run_rule(evidence, rule, now,
+                           lambda caps, mode: crawl_in_child(evidence.settings, caps, mode))
+        finished = utcnow()
+        if run_id is not None:
+            evidence.catalog.finish_run(run_id, summary.status, summary.to_json(), finished, {
+                "last_run_at": finished, "last_status": summary.status,
+                "last_error": summary.error})
+        _checkpoint_after_captures(evidence)
+    finally:
+        evidence.close()
+    if as_json:
+        _print_json(summary.to_json())
+    else:
+        out.print(f"{rule.name}: listing {summary.listing_capture} ({summary.listing_status}); "
+                  f"{summary.seen} post(s) shown, {len(summary.new)} new captured, "
+                  f"{len(summary.known)} already captured, {len(summary.failed)} failed",
+                  markup=False)
+    if summary.error:
+        err.print(f"error: {rule.name}: {summary.error}", markup=False)
+    if summary.error or summary.failed:
+        raise typer.Exit(EXIT_FAILED)

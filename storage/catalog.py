@@ -271,6 +271,31 @@ class Catalog:
             return conn.execute(update(tracking_rules).where(
                 tracking_rules.c.name == name).values(**values)).rowcount > 0
 
+    def start_run(self, rule: str, due_at: datetime, started_at: datetime) -> int | None:
+        """The run of `rule` for the window `due_at`; None when that window already has
+        one (a restart, another scheduler): never two runs for one window."""
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self.write() as conn:
+                return conn.execute(tracking_runs.insert().values(
+                    rule=rule, due_at=due_at, started_at=started_at, status="running")
+                ).inserted_primary_key[0]
+        except IntegrityError:
+            return None
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any],
+                   finished_at: datetime, rule_values: dict[str, Any]) -> None:
+        with self.write() as conn:
+            row = conn.execute(select(tracking_runs.c.rule).where(
+                tracking_runs.c.id == run_id)).first()
+            conn.execute(update(tracking_runs).where(tracking_runs.c.id == run_id).values(
+                status=status, summary=summary, finished_at=finished_at,
+                listing_capture=summary.get("listing_capture")))
+            if row is not None:
+                conn.execute(update(tracking_rules).where(
+                    tracking_rules.c.name == row.rule).values(**rule_values))
+
     def remove_rule(self, name: str) -> bool:
         with self.write() as conn:
             return conn.execute(tracking_rules.delete().where(

@@ -60,7 +60,7 @@ def tag_value(text: str) -> str:
 
 def record_posts(conn: Connection, posts: Table, tags: Table, done: list[Capture]) -> None:
     """Index the posts of finished captures (re-indexing one replaces its rows)."""
-    with_post = [c for c in done if c.post]
+    with_post = [c for c in done if c.post and c.post.get("post_id")]  # not listings
     if not with_post:
         return
     ids = [c.id for c in with_post]

@@ -103,6 +103,26 @@ class Outcome:
     reason: str | None = None  # for UNAVAILABLE/BLOCKED: one line, the platform's words
 
 
+@dataclass
+class Listing:
+    """What a listing page (a hashtag, an account) showed, in the order shown. Listings
+    are ranked, not complete: `pages` and `has_more` say how far the capture got."""
+
+    platform: str
+    kind: str  # hashtag | account
+    target: str
+    posts: list[tuple[str, str]] = field(default_factory=list)  # (post id, post URL)
+    pages: int = 0  # result pages (API responses, or the page itself) read
+    has_more: bool | None = None  # the platform said there were more
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"platform": self.platform, "kind": self.kind, "target": self.target,
+                "posts": [{"post_id": i, "url": u} for i, u in self.posts],
+                "seen": len(self.posts), "pages": self.pages, "has_more": self.has_more,
+                "source": self.source}
+
+
 class Adapter(Protocol):
     name: str
     # Query parameters removed from this platform's post URLs (documented in README).

@@ -14,7 +14,17 @@ import re
 from typing import Any
 
 from . import common
-from .base import BLOCKED, CAPTURED, UNAVAILABLE, Exchange, Media, Outcome, Post, Recognised
+from .base import (
+    BLOCKED,
+    CAPTURED,
+    UNAVAILABLE,
+    Exchange,
+    Listing,
+    Media,
+    Outcome,
+    Post,
+    Recognised,
+)
 from .common import as_count, as_dict, as_list, as_seconds, as_text, dig
 
 MAIN_HOST = "www.tiktok.com"
@@ -59,6 +69,9 @@ _CHALLENGE_TEXTS = ("verify to continue", "drag the slider", "security check")
 _FIRST_OBJECT = re.compile(r"^[^{]*")
 
 
+_ITEM_LIST = re.compile(r"/api/(?:challenge|post)/item_list/")
+
+
 def post_url(handle: str | None, post_id: str, kind: str = "video") -> str:
     """TikTok's own form of a post link; without the author, TikTok resolves `@`."""
     return f"https://{MAIN_HOST}/@{handle or ''}/{kind}/{post_id}"
@@ -99,6 +112,32 @@ class TikTokAdapter:
         if found := _TAG_PATH.fullmatch(parts.path):
             return parts.recognised(self, "hashtag", f"https://{MAIN_HOST}/tag/{found['tag']}")
         return parts.recognised(self, "page", f"https://{MAIN_HOST}{parts.path}")
+
+    # -- a listing (hashtag, account) ---------------------------------------------------
+
+    def listing(self, page_url: str, exchanges: list[Exchange]) -> Listing | None:
+        """The posts a hashtag or account page showed, in order: TikTok's pages load them
+        by XHR (`/api/challenge/item_list/`, `/api/post/item_list/`), page by page as
+        the visitor scrolls; each response read is one page of the listing."""
+        seen = self.recognise(page_url)
+        if seen is None or seen.kind not in ("hashtag", "profile"):
+            return None
+        kind = "hashtag" if seen.kind == "hashtag" else "account"
+        target = seen.canonical_url.rstrip("/").rsplit("/", 1)[-1].lstrip("@")
+        found = Listing(self.name, kind, target, source="item_list")
+        api = [ex for ex in exchanges if _ITEM_LIST.search(ex.url) and ex.status == 200]
+        for body in common.json_bodies(api):
+            found.pages += 1
+            for item in as_list(as_dict(body).get("itemList")):
+                item = as_dict(item)
+                post_id = as_text(item.get("id"))
+                handle = as_text(dig(item, "author", "uniqueId"))
+                if post_id and post_id not in {i for i, _ in found.posts}:
+                    kind_of = "photo" if item.get("imagePost") else "video"
+                    found.posts.append((post_id, post_url(handle, post_id, kind_of)))
+            more = as_dict(body).get("hasMore")
+            found.has_more = bool(more) if more is not None else found.has_more
+        return found
 
     # -- the post -------------------------------------------------------------------------
 
