@@ -10,9 +10,11 @@ capture: setup
 	@if [ -z "$(URL)" ]; then echo "usage: make capture URL=https://… [ARGS='--case K --note …']" >&2; exit 2; fi
 	@$(BIN)/saksi capture "$(URL)" $(ARGS)
 
+# The tests start `saksi` hundreds of times: let Python keep compiled modules (.pyc) even
+# where the environment says PYTHONDONTWRITEBYTECODE, so each start does not recompile.
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

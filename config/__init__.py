@@ -141,6 +141,12 @@ class AccountsSettings:
 
 
 @dataclass
+class AlertSettings:
+    webhook_url: str = ""  # a JSON POST for each new post under a rule and each takedown
+    timeout_seconds: float = 10.0
+
+
+@dataclass
 class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     collector: CollectorSettings = field(default_factory=CollectorSettings)
@@ -152,6 +158,7 @@ class Settings:
     timestamps: TimestampSettings = field(default_factory=TimestampSettings)
     platforms: PlatformSettings = field(default_factory=PlatformSettings)
     accounts: AccountsSettings = field(default_factory=AccountsSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     sources: list[str] = field(default_factory=list)
 
     @property
@@ -342,6 +349,9 @@ def _check(settings: Settings) -> None:
     for platform, path in settings.accounts.cookies_files.items():
         if not Path(path).is_file():
             raise ConfigError(f"accounts.{platform}.cookies_file: no such file {path}")
+    hook = settings.alerts.webhook_url
+    if hook and not hook.startswith(("http://", "https://")):
+        raise ConfigError(f"alerts.webhook_url must be an http(s) URL, not {hook!r}")
     platforms = settings.platforms
     if platforms.pace_seconds < 0 or platforms.max_media_bytes < 0:
         raise ConfigError("platforms.pace_seconds and platforms.max_media_bytes cannot be "

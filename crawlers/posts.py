@@ -41,6 +41,7 @@ class PostResult:
     post_id: str | None
     notes: list[str] = field(default_factory=list)
     listing: Listing | None = None  # a hashtag or account page: the posts it showed
+    retry_after: int | None = None  # seconds the platform asked to wait (429, 503)
 
 
 def read_post(capture: Any, exchanges: list[Exchange], page_url: str | None = None
@@ -73,6 +74,7 @@ def read_post(capture: Any, exchanges: list[Exchange], page_url: str | None = No
         notes.append(outcome.reason or "")
     post_id = outcome.post.post_id if outcome.post else found.post_id
     result = PostResult(outcome, found.platform, found.canonical_url, post_id, notes)
+    result.retry_after = _retry_after(page_url, seen)
     lister = getattr(adapter(found.platform), "listing", None)
     if found.kind in ("hashtag", "profile") and lister is not None:
         try:
@@ -80,6 +82,22 @@ def read_post(capture: Any, exchanges: list[Exchange], page_url: str | None = No
         except Exception as exc:  # noqa: BLE001 - the listing page itself is captured
             notes.append(f"the {found.platform} listing was not read: {exc}"[:300])
     return result
+
+
+def _retry_after(page_url: str, seen: list[SeenExchange]) -> int | None:
+    """The page's own Retry-After (seconds or an HTTP date), when it answered 429/503."""
+    from email.utils import parsedate_to_datetime
+
+    from storage.records import utcnow
+
+    page = [ex for ex in seen if ex.url == page_url and ex.status in (429, 503)]
+    value = page[-1].headers.get("retry-after", "").strip() if page else ""
+    if value.isdigit():
+        return int(value)
+    try:
+        return max(0, int((parsedate_to_datetime(value) - utcnow()).total_seconds()))
+    except (TypeError, ValueError):
+        return None
 
 
 MAX_MEDIA_FETCHES = 20  # per post: a carousel, not a crawl
@@ -133,7 +151,9 @@ def apply_post(capture: Any, result: PostResult) -> None:
         capture.error = f"the platform says: {outcome.reason or 'not available'}"[:500]
     elif outcome.status == BLOCKED:
         capture.status = STATUS_BLOCKED
-        capture.error = (f"blocked ({outcome.reason or 'login wall or rate limit'}); not "
+        wait = f"; Retry-After: {result.retry_after} s" if result.retry_after is not None \
+            else ""
+        capture.error = (f"blocked ({outcome.reason or 'login wall or rate limit'}{wait}); not "
                          "evidence of removal")[:500]
 
 

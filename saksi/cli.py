@@ -226,7 +226,8 @@ def show(
     finally:
         evidence.close()
     if as_json:
-        _print_json({**c.to_json(), "post_state": checked})
+        # the capture object; after a re-check, also what it found
+        _print_json({**c.to_json(), **({"post_state": checked} if checked else {})})
         return
     data = c.to_json()
     for key in ("id", "case", "status", "mode", "requested_url", "canonical_url", "final_url",

@@ -138,6 +138,7 @@ def recheck(
                     for original, check in zip(chosen, checks, strict=True)]
         record(evidence, findings)
         _checkpoint_after_captures(evidence)
+        _alert_takedowns(evidence, [f for f in findings if f.result == DOWN])
     finally:
         evidence.close()
     for f in findings:
@@ -151,3 +152,21 @@ def recheck(
                   + (f"  ({f.reason})" if f.reason else ""), highlight=False)
     if any(f.result == UNDECIDED for f in findings):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _alert_takedowns(evidence, findings) -> None:
+    """The desk's webhook hears of each takedown observed (best effort, one line if not)."""
+    from crawlers.tracking.alerts import send
+    from saksi.cli import err
+
+    settings = evidence.settings.alerts
+    for f in findings:
+        post = f.original.post or {}
+        problem = send(settings.webhook_url, {
+            "type": "takedown.observed", "capture": f.original.id, "case": f.original.case,
+            "platform": f.original.platform, "url": post.get("url") or f.original.canonical_url,
+            "post_id": post.get("post_id"), "author": post.get("author_handle"),
+            "reason": f.reason, "check_capture": f.check.id}, settings.timeout_seconds)
+        if problem:
+            err.print(f"warning: alert for {f.original.id} not delivered: {problem}",
+                      markup=False)

@@ -207,3 +207,69 @@ def track_run(
         err.print(f"error: {rule.name}: {summary.error}", markup=False)
     if summary.error or summary.failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def schedule(
+    once: Annotated[bool, typer.Option("--once", help="Run what is due now, then stop.")]
+    = False,
+    tick: Annotated[float, typer.Option(min=1, help="Seconds between looks at the rules.")]
+    = 30,
+) -> None:
+    """The embedded scheduler: runs due rules and their captures in this process (state in
+    the catalog: a restart neither repeats nor skips a run). Ctrl-C stops it."""
+    import time
+
+    from crawlers.session import load_accounts, recover_interrupted
+    from crawlers.tracking.scheduler import Scheduler
+    from saksi.cli import _checkpoint_after_captures, err
+    from saksi.runner import crawl_in_child
+
+    evidence = _open()
+    try:
+        load_accounts(evidence.settings)
+        recover_interrupted(evidence)
+        scheduler = Scheduler(
+            evidence, lambda caps, mode: crawl_in_child(evidence.settings, caps, mode),
+            report=lambda line: err.print(line, markup=False))
+        while True:
+            if scheduler.tick():
+                _checkpoint_after_captures(evidence)
+            if once:
+                break
+            time.sleep(tick)
+    except KeyboardInterrupt:
+        err.print("scheduler stopped", markup=False)
+    finally:
+        evidence.close()
+
+
+@app.command()
+def jobs(
+    rule: Annotated[str | None, typer.Option(help="Only this rule's runs.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines.")] = False,
+) -> None:
+    """Tracking runs, oldest first: running, done or failed, with what each saw and why
+    it failed."""
+    from rich.table import Table
+
+    evidence = _open()
+    try:
+        runs = evidence.catalog.runs(rule)
+    finally:
+        evidence.close()
+    if as_json:
+        for run in runs:
+            _print_json(run)
+        return
+    table = Table(box=None)
+    for column in ("id", "rule", "window", "state", "shown", "new", "known", "failed",
+                   "reason"):
+        table.add_column(column, overflow="fold")
+    for run in runs:
+        summary = run["summary"] or {}
+        table.add_row(str(run["id"]), run["rule"], (run["due_at"] or "")[:16], run["status"],
+                      str(summary.get("seen", "")), str(len(summary.get("new", []))),
+                      str(len(summary.get("known", {}))), str(len(summary.get("failed", []))),
+                      summary.get("error") or "")
+    out.print(table)

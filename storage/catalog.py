@@ -271,18 +271,41 @@ class Catalog:
             return conn.execute(update(tracking_rules).where(
                 tracking_rules.c.name == name).values(**values)).rowcount > 0
 
-    def start_run(self, rule: str, due_at: datetime, started_at: datetime) -> int | None:
+    def start_run(self, rule: str, due_at: datetime, started_at: datetime,
+                  holder: str = "", holder_is_dead: Any = None) -> int | None:
         """The run of `rule` for the window `due_at`; None when that window already has
-        one (a restart, another scheduler): never two runs for one window."""
+        one that finished or is running elsewhere: never two runs for one window. A run
+        whose process died is taken over (so a restart neither repeats nor skips it)."""
         from sqlalchemy.exc import IntegrityError
 
         try:
             with self.write() as conn:
                 return conn.execute(tracking_runs.insert().values(
-                    rule=rule, due_at=due_at, started_at=started_at, status="running")
-                ).inserted_primary_key[0]
+                    rule=rule, due_at=due_at, started_at=started_at, status="running",
+                    holder=holder)).inserted_primary_key[0]
         except IntegrityError:
-            return None
+            pass
+        with self.write() as conn:
+            row = conn.execute(select(tracking_runs).where(
+                tracking_runs.c.rule == rule, tracking_runs.c.due_at == due_at)).first()
+            if row is None or row.status != "running" or holder_is_dead is None \
+                    or not holder_is_dead(row.holder):
+                return None
+            taken = conn.execute(update(tracking_runs).where(
+                tracking_runs.c.id == row.id, tracking_runs.c.holder == row.holder).values(
+                holder=holder, started_at=started_at)).rowcount
+            return row.id if taken else None
+
+    def runs(self, rule: str | None = None) -> list[dict[str, Any]]:
+        query = select(tracking_runs).order_by(tracking_runs.c.id)
+        if rule:
+            query = query.where(tracking_runs.c.rule == rule)
+        with self.engine.connect() as conn:
+            return [{"id": r.id, "rule": r.rule, "due_at": iso(_aware(r.due_at)),
+                     "started_at": iso(_aware(r.started_at)),
+                     "finished_at": iso(_aware(r.finished_at)), "status": r.status,
+                     "listing_capture": r.listing_capture, "summary": r.summary}
+                    for r in conn.execute(query)]
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any],
                    finished_at: datetime, rule_values: dict[str, Any]) -> None:
@@ -308,8 +331,8 @@ class Catalog:
             row = conn.execute(select(posts).where(posts.c.capture_id == capture_id)).first()
             checks = conn.execute(select(post_checks).where(
                 post_checks.c.capture_id == capture_id).order_by(post_checks.c.checked_at)).all()
-        if row is None:
-            return None
+        if row is None or (row.last_checked_at is None and not checks):
+            return None  # never re-checked
         return {"state": row.state, "last_checked_at": iso(_aware(row.last_checked_at)),
                 "taken_down_at": iso(_aware(row.taken_down_at)),
                 "changed_at": iso(_aware(row.changed_at)),

@@ -56,6 +56,7 @@ def define(metadata) -> tuple[Table, Table]:
         Column("started_at", DateTime(timezone=True), nullable=False),
         Column("finished_at", DateTime(timezone=True)),
         Column("status", String(20), nullable=False),  # running | done | failed
+        Column("holder", String(200)),  # host:pid:start of the process running it
         Column("listing_capture", String(36)),
         Column("summary", JSON),
         UniqueConstraint("rule", "due_at", name="one_run_per_window"),

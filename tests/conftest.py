@@ -23,6 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SAKSI = str(Path(sys.executable).with_name("saksi"))
 
 
+@pytest.fixture()
+def webhook():
+    """A loopback receiver for alert messages (alerts.webhook_url)."""
+    from tests.fixtures.webhook import Webhook
+
+    with Webhook() as receiver:
+        yield receiver
+
+
 @pytest.fixture(scope="session")
 def site() -> Iterator[FixtureServer]:
     with FixtureServer() as server:

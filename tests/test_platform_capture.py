@@ -190,10 +190,10 @@ def test_a_dry_run_fetches_nothing_and_shows_the_plan(psite, tmp_path):
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
 
 
-def test_a_recheck_sees_a_post_disappear_and_another_change(psite, tmp_path):
+def test_a_recheck_sees_a_post_disappear_and_another_change(psite, webhook, tmp_path):
     from tests.fixtures.platform_pages import Response
 
-    env = platform_env(tmp_path / "data", psite)
+    env = platform_env(tmp_path / "data", psite, SAKSI_ALERTS__WEBHOOK_URL=webhook.url)
     tiktok = cases("tiktok")
     run = run_saksi(env, "capture", tiktok["post"].url, tiktok["images"].url, "--case",
                     "BWS-001", "--json")
@@ -218,6 +218,8 @@ def test_a_recheck_sees_a_post_disappear_and_another_change(psite, tmp_path):
     assert check.code == 0, check.stderr
     findings = {f["capture"]: f for f in check.json_lines()}
     assert findings[post["id"]]["result"] == "takedown.observed"
+    assert [(m["type"], m["capture"]) for m in webhook.received] == [
+        ("takedown.observed", post["id"])]
     assert findings[images["id"]]["result"] == "post.changed"
     assert findings[images["id"]]["differences"]["caption"]["before"] == caption
     events = run_saksi(env, "custody", "log", "--json").json_lines()

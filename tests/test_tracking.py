@@ -49,10 +49,11 @@ def test_rules_are_made_listed_paused_and_removed(psite, tmp_path):
         "tiktok-pemilu2024"]
 
 
-def test_a_growing_listing_captures_only_the_new_posts(psite, tmp_path):
+def test_a_growing_listing_captures_only_the_new_posts(psite, webhook, tmp_path):
     from tests.fixtures.platform_pages import tiktok_tag as tag
 
-    env = platform_env(tmp_path / "data", psite, SAKSI_LIMITS__MAX_CAPTURE_SECONDS="15")
+    env = platform_env(tmp_path / "data", psite, SAKSI_LIMITS__MAX_CAPTURE_SECONDS="15",
+                       SAKSI_ALERTS__WEBHOOK_URL=webhook.url)
     assert run_saksi(env, "track", "add", "tiktok", f"#{tag.TAG}", "--every", "1h",
                      "--case", "PEMILU").code == 0
     first = run_saksi(env, "track", "run", "tiktok-pemilu2024", "--json", timeout=300)
@@ -84,3 +85,99 @@ def test_a_growing_listing_captures_only_the_new_posts(psite, tmp_path):
     assert events[1]["details"]["known"] == run2["known"]
     rules = run_saksi(env, "track", "list", "--json").json_lines()
     assert rules[0]["last_status"] == "done" and rules[0]["last_run_at"]
+    jobs = run_saksi(env, "jobs", "--json").json_lines()
+    assert [(j["rule"], j["status"]) for j in jobs] == [("tiktok-pemilu2024", "done")] * 2
+    assert [len(j["summary"]["new"]) for j in jobs] == [2, 1]
+    alerted = [m["capture"] for m in webhook.received if m["type"] == "post.captured"]
+    assert alerted == [*run1["new"], *run2["new"]]
+    assert all(m["rule"] == "tiktok-pemilu2024" and m["post_id"] for m in webhook.received)
+
+
+def _rule(**values):
+    from datetime import UTC, datetime
+
+    from storage.tracking import Rule
+
+    base = dict(name="r", platform="tiktok", kind="hashtag", target="t", case_id=None,
+                every_seconds=3600, cron=None, max_posts=10, paused=False, created_by="u",
+                created_at=datetime(2024, 2, 1, tzinfo=UTC),
+                next_run_at=datetime(2024, 2, 14, 8, 0, tzinfo=UTC))
+    base.update(values)
+    return Rule(**base)
+
+
+def test_missed_windows_are_coalesced_into_the_latest_one():
+    from datetime import UTC, datetime
+
+    from crawlers.tracking.scheduler import due_rules
+
+    now = datetime(2024, 2, 14, 13, 20, tzinfo=UTC)  # five windows since 08:00
+    hourly, cron, paused, backing_off, later = (
+        _rule(name="hourly"),
+        _rule(name="cron", every_seconds=None, cron="*/30 * * * *"),
+        _rule(name="paused", paused=True),
+        _rule(name="backoff", backoff_until=datetime(2024, 2, 14, 14, 0, tzinfo=UTC)),
+        _rule(name="later", next_run_at=datetime(2024, 2, 14, 14, 0, tzinfo=UTC)))
+    due = {d.rule.name: d for d in due_rules([hourly, cron, paused, backing_off, later], now)}
+    assert set(due) == {"hourly", "cron"}
+    assert due["hourly"].due_at == datetime(2024, 2, 14, 13, 0, tzinfo=UTC)
+    assert due["hourly"].missed == 5
+    assert due["cron"].due_at == datetime(2024, 2, 14, 13, 0, tzinfo=UTC)
+    assert due["cron"].missed == 10
+
+
+def test_the_scheduler_runs_each_window_once_takes_over_a_dead_run_and_backs_off(
+        psite, tmp_path):
+    import socket
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    from tests.fixtures.platform_pages import Response
+    from tests.fixtures.platform_pages import tiktok_tag as tag
+
+    env = platform_env(tmp_path / "data", psite, SAKSI_LIMITS__MAX_CAPTURE_SECONDS="15")
+    assert run_saksi(env, "track", "add", "tiktok", f"#{tag.TAG}", "--every", "1h").code == 0
+    first = run_saksi(env, "schedule", "--once", timeout=300)
+    assert first.code == 0, first.stderr
+    again = run_saksi(env, "schedule", "--once", timeout=300)  # nothing due: no second run
+    runs = lambda: [e for e in run_saksi(env, "custody", "log", "--json").json_lines()  # noqa: E731
+                    if e["action"] == "tracking.run"]
+    assert again.code == 0 and len(runs()) == 1
+    # the scheduler died ten minutes ago, in the middle of the run for that window
+    db = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
+    window = (datetime.now(UTC) - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    dead = f"{socket.gethostname()}:999999:0"  # this machine, a process that is gone
+    db.execute("update tracking_rules set next_run_at = ?", (window,))
+    db.execute("insert into tracking_runs (rule, due_at, started_at, status, holder) values "
+               "(?, ?, ?, 'running', ?)", ("tiktok-pemilu2024", window, window, dead))
+    db.commit()
+    taken = run_saksi(env, "schedule", "--once", timeout=300)
+    assert taken.code == 0, taken.stderr
+    rows = db.execute("select status, holder from tracking_runs where due_at = ?",
+                      (window,)).fetchall()
+    assert len(rows) == 1 and rows[0][0] == "done" and rows[0][1] != dead
+    assert len(runs()) == 2
+    # a 429 with Retry-After: the run is blocked, the rule waits that long
+    psite.replace("www.tiktok.com", f"/tag/{tag.TAG}", Response(
+        429, "text/html; charset=utf-8", b"<title>Too many requests</title>",
+        (("retry-after", "600"),)))
+    db.execute("update tracking_rules set next_run_at = ?",
+               ((datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f"),))
+    db.commit()
+    try:
+        blocked = run_saksi(env, "schedule", "--once", timeout=300)
+    finally:
+        psite.restore()
+    assert blocked.code == 0, blocked.stderr
+    rule = run_saksi(env, "track", "list", "--json").json_lines()[0]
+    assert rule["last_status"] == "failed" and "Retry-After: 600 s" in rule["last_error"]
+    wait = (datetime.fromisoformat(rule["backoff_until"].replace("Z", "+00:00"))
+            - datetime.fromisoformat(rule["last_run_at"].replace("Z", "+00:00")))
+    assert timedelta(seconds=590) <= wait <= timedelta(seconds=610)
+    assert rule["next_run_at"] >= rule["backoff_until"]
+    db.execute("update tracking_rules set next_run_at = ?",
+               ((datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f"),))
+    db.commit()
+    assert run_saksi(env, "schedule", "--once").code == 0
+    assert len(runs()) == 3  # still backing off: not run again
+    db.close()

@@ -48,6 +48,7 @@ class RunSummary:
     known: dict[str, str] = field(default_factory=dict)  # post id -> earlier capture id
     failed: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
+    alerts: list[str] = field(default_factory=list)  # webhook messages not delivered
 
     @property
     def status(self) -> str:
@@ -59,6 +60,7 @@ class RunSummary:
                 "listing_status": self.listing_status, "seen": self.seen,
                 "pages": self.pages, "has_more": self.has_more, "new": self.new,
                 "known": self.known, "failed": self.failed, "error": self.error,
+                "alerts_not_delivered": self.alerts,
                 "note": "a listing is ranked, not complete: 'seen' is what this run was "
                         "shown, not every post under the target"}
 
@@ -95,17 +97,29 @@ def run_rule(evidence: Any, rule: Any, due_at: datetime, crawl: Crawl) -> RunSum
         else:
             wanted.append(item)
     if wanted:
+        mode = evidence.settings.capture.default_mode  # as any capture of a post
         made = register_captures(evidence, [i["url"] for i in wanted], rule.case_id,
-                                 f"{note}: from listing {listing.id}", "auto")
-        results = {c.id: c for c in crawl(made, "auto")}
+                                 f"{note}: from listing {listing.id}", mode)
+        results = {c.id: c for c in crawl(made, mode)}
         for capture in made:
             final = results.get(capture.id, capture)
             summary.new.append(capture.id)
             if final.status != CAPTURED:
                 summary.failed.append({"capture": capture.id, "url": capture.requested_url,
                                        "status": final.status, "error": final.error or ""})
+        _alert(evidence, rule, summary, results)
     _record(evidence, summary)
     return summary
+
+
+def _alert(evidence: Any, rule: Any, summary: RunSummary, results: dict[str, Any]) -> None:
+    from .alerts import new_posts, send
+
+    settings = evidence.settings.alerts
+    for message in new_posts(rule, summary, results):
+        problem = send(settings.webhook_url, message, settings.timeout_seconds)
+        if problem:
+            summary.alerts.append(problem)
 
 
 def _record(evidence: Any, summary: RunSummary) -> None:
