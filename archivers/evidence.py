@@ -41,7 +41,8 @@ class Evidence:
     @classmethod
     def open(cls, settings: Settings) -> Evidence:
         data_dir = Path(settings.data_dir)
-        catalog = Catalog.in_data_dir(data_dir)
+        catalog = Catalog.at(settings.catalog.url) if settings.catalog.url \
+            else Catalog.in_data_dir(data_dir)
         store: LocalObjectStore | S3ObjectStore
         if settings.storage.backend == "s3":
             store = S3ObjectStore(settings.storage, SpoolStore(data_dir / "spool"), catalog)

@@ -141,6 +141,13 @@ class AccountsSettings:
 
 
 @dataclass
+class CatalogSettings:
+    # empty: SQLite in the data dir; postgresql://user@host/db for several machines
+    # (workers share it with the S3 store)
+    url: str = ""
+
+
+@dataclass
 class AlertSettings:
     webhook_url: str = ""  # a JSON POST for each new post under a rule and each takedown
     timeout_seconds: float = 10.0
@@ -159,6 +166,7 @@ class Settings:
     platforms: PlatformSettings = field(default_factory=PlatformSettings)
     accounts: AccountsSettings = field(default_factory=AccountsSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    catalog: CatalogSettings = field(default_factory=CatalogSettings)
     sources: list[str] = field(default_factory=list)
 
     @property
@@ -349,6 +357,11 @@ def _check(settings: Settings) -> None:
     for platform, path in settings.accounts.cookies_files.items():
         if not Path(path).is_file():
             raise ConfigError(f"accounts.{platform}.cookies_file: no such file {path}")
+    catalog_url = settings.catalog.url
+    if catalog_url and not catalog_url.startswith(("postgresql://", "postgresql+psycopg://",
+                                                   "sqlite:///")):
+        raise ConfigError("catalog.url must be postgresql://user@host:port/database (or "
+                          f"empty for SQLite in the data dir), not {catalog_url!r}")
     hook = settings.alerts.webhook_url
     if hook and not hook.startswith(("http://", "https://")):
         raise ConfigError(f"alerts.webhook_url must be an http(s) URL, not {hook!r}")

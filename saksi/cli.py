@@ -485,6 +485,11 @@ def reindex(
     from archivers.reindex import rebuild_catalog
 
     evidence = _open()
+    if evidence.settings.catalog.url:
+        evidence.close()
+        raise UsageProblem("reindex rebuilds the SQLite catalog in the data dir; with "
+                           "catalog.url on PostgreSQL it is not supported yet (unset "
+                           "catalog.url to rebuild a local catalog from the store)")
     try:
         evidence.custody.flush()  # nothing only in the old catalog is lost
     finally:

@@ -108,9 +108,10 @@ def recheck(
 ) -> None:
     """Is each captured post still up, still the same? Each check is a capture of what
     is served now; removals and edits are recorded as custody events."""
-    from archivers.recheck import DOWN, UNDECIDED, compare, recheck_url, record, targets
-    from crawlers.session import load_accounts, recover_interrupted, register_captures
-    from saksi.cli import _checkpoint_after_captures, _find
+    from archivers.recheck import DOWN, UNDECIDED, recheck_url, targets
+    from crawlers.session import load_accounts, recover_interrupted
+    from crawlers.tracking.rechecks import recheck_posts
+    from saksi.cli import _checkpoint_after_captures, _find, err
     from saksi.runner import run_capture_crawl
 
     if mode is not None and mode not in ("browser", "static"):
@@ -127,18 +128,13 @@ def recheck(
         load_accounts(evidence.settings)
         recover_interrupted(evidence)
         mode = mode or evidence.settings.platforms.recheck_mode
-        checks = []
-        for original in chosen:
-            made = register_captures(evidence, [recheck_url(original)], original.case,
-                                     f"recheck of {original.id}", mode)
-            checks.append(made[0])
-        results = {c.id: c for c in run_capture_crawl(
-            evidence, checks, None, mode, evidence.settings.platforms.pace_seconds)}
-        findings = [compare(original, results.get(check.id, check))
-                    for original, check in zip(chosen, checks, strict=True)]
-        record(evidence, findings)
+        pace = evidence.settings.platforms.pace_seconds
+        findings, problems = recheck_posts(
+            evidence, chosen, mode,
+            lambda checks, m: run_capture_crawl(evidence, checks, None, m, pace))
         _checkpoint_after_captures(evidence)
-        _alert_takedowns(evidence, [f for f in findings if f.result == DOWN])
+        for problem in problems:
+            err.print(f"warning: {problem}", markup=False)
     finally:
         evidence.close()
     for f in findings:
@@ -153,20 +149,3 @@ def recheck(
     if any(f.result == UNDECIDED for f in findings):
         raise typer.Exit(EXIT_FAILED)
 
-
-def _alert_takedowns(evidence, findings) -> None:
-    """The desk's webhook hears of each takedown observed (best effort, one line if not)."""
-    from crawlers.tracking.alerts import send
-    from saksi.cli import err
-
-    settings = evidence.settings.alerts
-    for f in findings:
-        post = f.original.post or {}
-        problem = send(settings.webhook_url, {
-            "type": "takedown.observed", "capture": f.original.id, "case": f.original.case,
-            "platform": f.original.platform, "url": post.get("url") or f.original.canonical_url,
-            "post_id": post.get("post_id"), "author": post.get("author_handle"),
-            "reason": f.reason, "check_capture": f.check.id}, settings.timeout_seconds)
-        if problem:
-            err.print(f"warning: alert for {f.original.id} not delivered: {problem}",
-                      markup=False)

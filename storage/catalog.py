@@ -31,13 +31,15 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
 
-from . import post_index, tracking
+from . import migrations, post_index, tracking
 from .records import GENESIS_HASH, Artifact, Capture, CustodyEvent, iso, utcnow
 
 metadata = MetaData()
@@ -162,10 +164,25 @@ class Catalog:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             _sqlite_immediate_transactions(self.engine)
-        metadata.create_all(self.engine)
+        if self.schema_version() != migrations.HEAD:
+            migrations.upgrade(self.engine)
         with self.write() as conn:
             if conn.execute(select(custody_head.c.id)).first() is None:
                 conn.execute(custody_head.insert().values(id=1, seq=0, hash=GENESIS_HASH))
+
+    def schema_version(self) -> str | None:
+        """The Alembic revision the catalog is at; None for a new (or pre-migration) one."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    @classmethod
+    def at(cls, url: str) -> Catalog:
+        """The catalog at `catalog.url`: PostgreSQL through psycopg 3."""
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return cls(url)
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> Catalog:

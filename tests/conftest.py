@@ -23,6 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SAKSI = str(Path(sys.executable).with_name("saksi"))
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server on loopback for the whole session (tests make databases)."""
+    from tests.fixtures.postgres import Postgres
+
+    with Postgres() as server:
+        yield server
+
+
 @pytest.fixture()
 def webhook():
     """A loopback receiver for alert messages (alerts.webhook_url)."""

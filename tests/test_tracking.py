@@ -181,3 +181,30 @@ def test_the_scheduler_runs_each_window_once_takes_over_a_dead_run_and_backs_off
     assert run_saksi(env, "schedule", "--once").code == 0
     assert len(runs()) == 3  # still backing off: not run again
     db.close()
+
+
+def test_a_recheck_rule_records_a_takedown_when_its_window_comes(psite, tmp_path):
+    from tests.fixtures.platform_pages import tiktok
+    from tests.fixtures.platform_site import cases
+
+    env = platform_env(tmp_path / "data", psite, SAKSI_PLATFORMS__RECHECK_MODE="static")
+    made = run_saksi(env, "capture", cases("tiktok")["post"].url, "--case", "BWS-9", "--json")
+    assert made.code == 0, made.stderr
+    original = made.captures()[0]
+    assert run_saksi(env, "track", "recheck", "--case", "BWS-9", "--every", "6h").code == 0
+    removed = psite.routes[("www.tiktok.com",
+                            cases("tiktok")["removed"].url.split("tiktok.com", 1)[1])]
+    psite.replace("www.tiktok.com", tiktok.POST_URL.split("tiktok.com", 1)[1], removed)
+    try:
+        ran = run_saksi(env, "schedule", "--once", timeout=300)
+    finally:
+        psite.restore()
+    assert ran.code == 0, ran.stderr
+    events = run_saksi(env, "custody", "log", "--json").json_lines()
+    run = [e for e in events if e["action"] == "tracking.run"]
+    assert [e["subject"] for e in run] == ["recheck-BWS-9"]
+    assert run[0]["details"]["findings"] == {original["id"]: "takedown.observed"}
+    assert [e["subject"] for e in events if e["action"] == "takedown.observed"] == [
+        original["id"]]
+    rule = run_saksi(env, "track", "list", "--json").json_lines()[0]
+    assert rule["last_status"] == "done" and rule["next_run_at"] > rule["last_run_at"]

@@ -49,6 +49,7 @@ class RunSummary:
     failed: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
     alerts: list[str] = field(default_factory=list)  # webhook messages not delivered
+    findings: dict[str, str] = field(default_factory=dict)  # re-check rules: per capture
 
     @property
     def status(self) -> str:
@@ -61,6 +62,7 @@ class RunSummary:
                 "pages": self.pages, "has_more": self.has_more, "new": self.new,
                 "known": self.known, "failed": self.failed, "error": self.error,
                 "alerts_not_delivered": self.alerts,
+                **({"findings": self.findings} if self.findings else {}),
                 "note": "a listing is ranked, not complete: 'seen' is what this run was "
                         "shown, not every post under the target"}
 

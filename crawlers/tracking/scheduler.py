@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from storage.catalog import EventDraft
 from storage.records import BLOCKED, utcnow
 
 from ..session import holder_is_dead, lease_holder
@@ -58,7 +59,7 @@ def latest_window(rule: Any, now: datetime) -> tuple[datetime, int]:
 def due_rules(rules: list[Any], now: datetime) -> list[Due]:
     out = []
     for rule in rules:
-        if rule.paused or rule.kind == "recheck" or rule.next_run_at is None:
+        if rule.paused or rule.next_run_at is None:
             continue
         if rule.backoff_until is not None and rule.backoff_until > now:
             continue
@@ -98,7 +99,10 @@ class Scheduler:
         self.report(f"{rule.name}: run for {due.due_at:%Y-%m-%d %H:%M} UTC"
                     + (f" ({due.missed} missed window(s) coalesced)" if due.missed else ""))
         try:
-            summary = run_rule(self.evidence, rule, due.due_at, self.crawl)
+            if rule.kind == "recheck":
+                summary = self._recheck(rule, due.due_at)
+            else:
+                summary = run_rule(self.evidence, rule, due.due_at, self.crawl)
         except Exception as exc:  # noqa: BLE001 - one rule's failure must not stop the rest
             summary = RunSummary(rule.name, due.due_at, error=" ".join(str(exc).split()))
         finished = self.clock()
@@ -114,6 +118,30 @@ class Scheduler:
         self.report(f"{rule.name}: {summary.seen} shown, {len(summary.new)} new, "
                     f"{len(summary.known)} known" + (f"; {summary.error}"
                                                      if summary.error else ""))
+        return summary
+
+    def _recheck(self, rule: Any, due_at: datetime) -> RunSummary:
+        """A re-check rule: every captured post of its case checked again."""
+        from archivers.recheck import UNDECIDED, targets
+
+        from .rechecks import recheck_posts
+
+        summary = RunSummary(rule.name, due_at)
+        chosen = targets(self.evidence.catalog.list_captures(case=rule.target))
+        if not chosen:
+            summary.error = f"no captured posts in case {rule.target}"
+        else:
+            findings, summary.alerts = recheck_posts(
+                self.evidence, chosen, self.evidence.settings.platforms.recheck_mode,
+                self.crawl)
+            summary.seen = len(findings)
+            summary.new = [f.check.id for f in findings]  # the check captures
+            summary.failed = [{"capture": f.original.id, "status": f.result,
+                               "error": f.reason} for f in findings if f.result == UNDECIDED]
+            summary.findings = {f.original.id: f.result for f in findings}
+        self.evidence.custody.record([EventDraft(self.evidence.actor, "tracking.run",
+                                                 rule.name, summary.to_json())])
+        self.evidence.custody.flush()
         return summary
 
     def _backoff(self, rule: Any, summary: RunSummary) -> timedelta:
