@@ -380,9 +380,14 @@ def verify(
         out.print(f"[green]OK[/] {report.captures} capture(s), {report.artifacts} artifact(s), "
                   f"{report.records} WARC record(s), {report.custody_events} custody event(s) "
                   "verified")
-    if not report.ok:
-        for f in report.faults:
-            err.print(f"FAULT {f}", markup=False)
+    _exit_on_faults(report.faults)
+
+
+def _exit_on_faults(faults: list[Any]) -> None:
+    """One `FAULT …` line per fault on stderr, and exit 1; nothing when there are none."""
+    if faults:
+        for fault in faults:
+            err.print(f"FAULT {fault}", markup=False)
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -412,10 +417,7 @@ def _verify_bundle(path: Path, trust: list[str], quick: bool, workers: int | Non
             out.print(f"[green]OK[/] {len(report.captures)} capture(s), {report.files} "
                       f"file(s), {report.records} WARC record(s), {report.events} custody "
                       "event(s) verified")
-    if not report.ok:
-        for fault in report.faults:
-            err.print(f"FAULT {fault}", markup=False)
-        raise typer.Exit(EXIT_FAILED)
+    _exit_on_faults(report.faults)
 
 
 # ---- export ---------------------------------------------------------------------------
