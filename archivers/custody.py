@@ -48,6 +48,7 @@ class CustodyLog:
     def flush(self) -> str | None:
         """Write every event not yet in the store as one new segment; returns its key."""
         with self.catalog.write() as conn:
+            self.catalog.lock_segments(conn)
             after = self.catalog.last_segmented_seq(conn)
             events = self.catalog.unsegmented(conn, after)
             if not events:

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config import Settings
 from storage.catalog import Catalog
@@ -16,8 +17,10 @@ from storage.objects import LocalObjectStore
 from storage.s3 import S3ObjectStore, SpoolStore
 
 from .custody import CustodyLog
-from .keys import KeyRing, Signer, SigningKeyError
-from .sealing import SealContext
+
+if TYPE_CHECKING:  # imported where used: commands that only read need no cryptography
+    from .keys import KeyRing, Signer
+    from .sealing import SealContext
 
 
 def software_versions() -> dict[str, str]:
@@ -95,6 +98,8 @@ class Evidence:
         return str(dest.relative_to(self.settings.data_dir))
 
     def seal_context(self) -> SealContext:
+        from .sealing import SealContext
+
         signer, note = self.signer()
         return SealContext(
             collector=self.settings.collector.name,
@@ -110,10 +115,14 @@ class Evidence:
 
     @property
     def keys(self) -> KeyRing:
+        from .keys import KeyRing
+
         return KeyRing(Path(self.settings.signing.key_dir))
 
     def signer(self, passphrase: bytes | None = None) -> tuple[Signer | None, str]:
         """This installation's key, unlocked, and what the manifest says about signing."""
+        from .keys import SigningKeyError
+
         ring = self.keys
         fp = ring.current()
         if fp is None:

@@ -21,8 +21,15 @@ from .custody import CustodyLog
 from .recheck import restore_states
 
 
-def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, int]:
-    """Returns (captures, custody events) in the rebuilt catalog."""
+class TargetNotEmpty(ValueError):
+    """A database to rebuild into already holds captures or custody events."""
+
+
+def rebuild_catalog(data_dir: Path, store, custody: CustodyLog,
+                    into: str | None = None) -> tuple[int, int]:
+    """Returns (captures, custody events) in the rebuilt catalog: the SQLite catalog in
+    the data dir, swapped in when complete, or the empty database at `into` (PostgreSQL:
+    a shared catalog is not swapped under running workers; point catalog.url at it)."""
     spool = getattr(store, "spool", None)
     if spool is not None and spool.waiting():
         raise StorageError(f"{len(spool.waiting())} object(s) still wait in the local spool "
@@ -74,14 +81,27 @@ def rebuild_catalog(data_dir: Path, store, custody: CustodyLog) -> tuple[int, in
     holds = {ev.subject: (ev.details.get("status") == "on", ev.details.get("reason", ""),
                           ev.actor, ev.at)
              for ev in events if ev.action == "legal_hold.changed"}
+    def fill(fresh: Catalog) -> None:
+        fresh.load_rebuilt(sorted(captures.values(), key=lambda c: c.id),
+                           list(cases.values()), events, segment_rows, versions, holds)
+        restore_states(fresh, events)  # re-check findings: taken down, changed, still up
+
+    if into:
+        fresh = Catalog.at(into)
+        try:
+            if fresh.head()[0] or fresh.list_captures(limit=1):
+                raise TargetNotEmpty(f"{fresh.engine.url.render_as_string()} is not empty: "
+                                     "rebuild into a new, empty database")
+            fill(fresh)
+        finally:
+            fresh.close()
+        return len(captures), len(events)
     target = data_dir / "catalog.sqlite"
     building = data_dir / "catalog.rebuild.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{building}{suffix}").unlink(missing_ok=True)
     fresh = Catalog(f"sqlite:///{building.resolve()}")
-    fresh.load_rebuilt(sorted(captures.values(), key=lambda c: c.id), list(cases.values()),
-                       events, segment_rows, versions, holds)
-    restore_states(fresh, events)  # re-check findings: taken down, changed, still up
+    fill(fresh)
     fresh.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)

@@ -28,6 +28,7 @@ from .warc import DigestMismatch
 
 SEAL_BATCH = 64
 SEAL_LINGER_SECONDS = 0.25
+FLUSH = "flush"  # seal what is waiting now, without lingering for more
 
 
 def one_line(text: str) -> str:
@@ -35,15 +36,20 @@ def one_line(text: str) -> str:
 
 
 class Sealer:
-    """Runs `seal_worker` in a spawned process; reports sealed captures to `on_sealed`."""
+    """Runs `seal_worker` in a spawned process; reports sealed captures to `on_sealed`.
+
+    One crawl uses it and closes it; a long-lived crawler (saksi/crawl_host.py) keeps it
+    across crawls, pointing `on_sealed` at each crawl's session and `drain`ing at the end.
+    """
 
     def __init__(self, settings: Settings, on_sealed: Callable[[Capture], None]):
         ctx = multiprocessing.get_context("spawn")
         self._jobs = ctx.Queue()
         self._done = ctx.Queue()
-        self._on_sealed = on_sealed
+        self.on_sealed = on_sealed
         self._pending: dict[str, CaptureRun] = {}
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._process = ctx.Process(target=seal_worker, args=(settings, self._jobs, self._done),
                                     name="saksi-sealer", daemon=True)
         self._process.start()
@@ -63,6 +69,18 @@ class Sealer:
         self._reader.join()
         self._process.join(timeout=30)
 
+    def drain(self) -> None:
+        """Wait until everything submitted is sealed (or recorded as failed), and keep
+        the sealer running for the next crawl."""
+        self._jobs.put(FLUSH)
+        with self._idle:
+            while self._pending and self._reader.is_alive():
+                self._idle.wait(0.5)
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive() and self._reader.is_alive()
+
     def _read_results(self) -> None:
         while True:
             try:
@@ -75,24 +93,27 @@ class Sealer:
             if capture is None:
                 self._fail_lost()  # the worker ended: anything it did not report failed
                 return
+            self.on_sealed(capture)
             with self._lock:
                 self._pending.pop(capture.id, None)
-            self._on_sealed(capture)
+                self._idle.notify_all()
 
     def _fail_lost(self) -> None:
         """The sealer process ended without sealing these: failed, bytes quarantined."""
         with self._lock:
             lost = list(self._pending.values())
+        if lost:
+            evidence = Evidence.open(self._settings)
+            try:
+                for run in lost:
+                    self.on_sealed(fail_run(evidence, run, "could not seal: the sealer "
+                                            f"process stopped (exit code "
+                                            f"{self._process.exitcode})"))
+            finally:
+                evidence.close()
+        with self._lock:
             self._pending.clear()
-        if not lost:
-            return
-        evidence = Evidence.open(self._settings)
-        try:
-            for run in lost:
-                self._on_sealed(fail_run(evidence, run, "could not seal: the sealer process "
-                                         f"stopped (exit code {self._process.exitcode})"))
-        finally:
-            evidence.close()
+            self._idle.notify_all()
 
 
 def seal_worker(settings: Settings, jobs, done) -> None:
@@ -111,6 +132,8 @@ def seal_worker(settings: Settings, jobs, done) -> None:
                 continue
             if first is None:
                 break
+            if first == FLUSH:
+                continue
             runs = [first]
             # Group commit: wait a moment for more finished captures, so a slow site's
             # trickle still shares one sync and one transaction per group.
@@ -122,6 +145,8 @@ def seal_worker(settings: Settings, jobs, done) -> None:
                     break
                 if nxt is None:
                     finished = True
+                    break
+                if nxt == FLUSH:
                     break
                 runs.append(nxt)
             for capture in seal_group(evidence, context, runs):

@@ -154,6 +154,18 @@ class AlertSettings:
 
 
 @dataclass
+class JobsSettings:
+    """Distributed jobs: empty `broker` keeps every job in the process that asks for it."""
+
+    broker: str = ""  # redis://host:port/db: Celery workers and beat on Redis
+    # A job a killed worker held goes back to the queue after this long; it must exceed
+    # the capture budget, or a slow capture would be handed to a second worker.
+    visibility_timeout_seconds: float = 3600.0
+    beat_tick_seconds: float = 5.0  # longest wait between two looks at the rules
+    max_attempts: int = 3  # a job whose crawler process keeps dying is then failed
+
+
+@dataclass
 class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     collector: CollectorSettings = field(default_factory=CollectorSettings)
@@ -167,6 +179,7 @@ class Settings:
     accounts: AccountsSettings = field(default_factory=AccountsSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
     sources: list[str] = field(default_factory=list)
 
     @property
@@ -362,6 +375,7 @@ def _check(settings: Settings) -> None:
                                                    "sqlite:///")):
         raise ConfigError("catalog.url must be postgresql://user@host:port/database (or "
                           f"empty for SQLite in the data dir), not {catalog_url!r}")
+    _check_jobs(settings.jobs, limits)
     hook = settings.alerts.webhook_url
     if hook and not hook.startswith(("http://", "https://")):
         raise ConfigError(f"alerts.webhook_url must be an http(s) URL, not {hook!r}")
@@ -385,6 +399,20 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"signing.passphrase_file: no such file {passphrase_file}")
     if settings.network.extra_ca and not Path(settings.network.extra_ca).is_file():
         raise ConfigError(f"network.extra_ca: no such file {settings.network.extra_ca}")
+
+
+def _check_jobs(jobs: JobsSettings, limits: LimitsSettings) -> None:
+    if jobs.broker and not jobs.broker.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"jobs.broker must be redis://host:port/db (or empty to run jobs "
+                          f"in process), not {jobs.broker!r}")
+    if jobs.visibility_timeout_seconds <= limits.max_capture_seconds:
+        raise ConfigError(f"jobs.visibility_timeout_seconds ({jobs.visibility_timeout_seconds:g})"
+                          f" must exceed limits.max_capture_seconds "
+                          f"({limits.max_capture_seconds:g}): a capture still running would be "
+                          "handed to a second worker")
+    if jobs.beat_tick_seconds <= 0 or jobs.max_attempts < 1:
+        raise ConfigError("jobs.beat_tick_seconds must be positive and jobs.max_attempts at "
+                          "least 1")
 
 
 def _check_storage(storage: StorageSettings) -> None:

@@ -186,7 +186,7 @@ class CaptureSession:
 
     def __init__(self, evidence: Evidence, captures: list[Capture],
                  on_update: Callable[[Capture], None] | None = None,
-                 requested_mode: str = "static"):
+                 requested_mode: str = "static", sealer: Sealer | None = None):
         self.evidence = evidence
         self.requested_mode = requested_mode
         self.choices = {c.id: choose_mode(requested_mode, c.canonical_url or c.requested_url)
@@ -203,7 +203,10 @@ class CaptureSession:
         self.active: dict[str, ActiveCapture] = {}
         self.on_update = on_update or (lambda capture: None)
         self.holder = lease_holder()
-        self._sealer = Sealer(self.settings, self._sealed)
+        # A long-lived crawler lends its sealer; a one-off crawl starts (and stops) its own.
+        self._own_sealer = sealer is None
+        self._sealer = sealer or Sealer(self.settings, self._sealed)
+        self._sealer.on_sealed = self._sealed
         self._closed = False
         self.stopping: str | None = None
         self.connections: set[asyncio.StreamWriter] = set()  # exchanges in flight
@@ -513,7 +516,10 @@ class CaptureSession:
         """Wait for every seal, write the run's custody segment; the final records."""
         if not self._closed:
             self._closed = True
-            self._sealer.close()
+            if self._own_sealer:
+                self._sealer.close()
+            else:
+                self._sealer.drain()
             if self.egress is not None:
                 self.egress.stop()
             self.evidence.custody.flush()

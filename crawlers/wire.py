@@ -11,6 +11,7 @@ the message ends. Nothing is decoded, nothing is re-serialised.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 import ssl
@@ -46,6 +47,17 @@ class Budget:
 
 
 def make_ssl_context(extra_ca: str = "", verify: bool = True) -> ssl.SSLContext:
+    """The client's TLS context, made once per CA file version: loading the system's
+    CAs costs ~60 ms, paid by every crawl of a long-lived crawler otherwise."""
+    try:
+        version = os.stat(extra_ca).st_mtime_ns if extra_ca else 0
+    except OSError:
+        version = -1
+    return _ssl_context(extra_ca, version, verify)
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(extra_ca: str, _version: int, verify: bool) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     if extra_ca:
         ctx.load_verify_locations(cafile=extra_ca)

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from config import ConfigError, Settings, load_settings
 
@@ -79,6 +78,9 @@ def capture(
         "--dry-run", help="Fetch nothing: show what would be captured, from where.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one capture a line.")]
     = False,
+    enqueue: Annotated[bool, typer.Option(
+        "--enqueue", help="Do not capture here: put each link on the broker's queues for "
+                          "the workers ([jobs] broker); see 'saksi jobs'.")] = False,
 ) -> None:
     """Capture each link as its own sealed capture (WARC, certificate chain, manifest,
     the post's metadata and media)."""
@@ -105,8 +107,17 @@ def capture(
         if recovered:
             err.print(f"[yellow]marked {len(recovered)} interrupted capture(s) failed; "
                       f"their partial bytes are in {evidence.quarantine_dir}[/]")
+        if enqueue:  # a broker that cannot be reached: one line, nothing registered
+            from saksi.jobs_cli import reach_broker
+
+            reach_broker(evidence.settings)
         sources = store_sources(evidence, list(from_files or []), case, planned)
         captures = register_captures(evidence, planned, case, note, mode, sources)
+        if enqueue:
+            from saksi.jobs_cli import enqueue_captures
+
+            enqueue_captures(evidence, captures, mode, as_json)
+            return
         with CaptureProgress(captures, enabled=not as_json and sys.stderr.isatty(),
                              console=err, on_finished=lambda c: _report_capture(c, as_json)
                              ) as progress:
@@ -192,6 +203,8 @@ def list_captures(
         for row in rows:
             _print_json(row.to_json())
         return
+    from rich.table import Table
+
     table = Table(box=None)
     table.add_column("id", no_wrap=True, min_width=36)
     for name in ("status", "case", "requested at"):
@@ -405,6 +418,8 @@ def _verify_bundle(path: Path, trust: list[str], quick: bool, workers: int | Non
                      "events": report.events, "trusted_keys": report.trusted_keys,
                      "trust": report.trust_reason, "faults": report.faults})
     else:
+        from rich.table import Table
+
         table = Table(box=None)
         for name in ("capture", "files", "signature", "timestamps", "url"):
             table.add_column(name, overflow="fold")
@@ -481,23 +496,32 @@ def export(
 
 @app.command()
 def reindex(
+    into: Annotated[str | None, typer.Option(
+        "--into", help="Rebuild into this new, empty PostgreSQL database "
+                       "(postgresql://user@host:port/db) instead of the SQLite catalog in "
+                       "the data dir; then point catalog.url at it.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """Rebuild the catalog database from the object store alone."""
-    from archivers.reindex import rebuild_catalog
+    from archivers.reindex import TargetNotEmpty, rebuild_catalog
 
+    if into is not None and not into.startswith(("postgresql://", "postgresql+psycopg://")):
+        raise UsageProblem(f"--into takes postgresql://user@host:port/database, not {into!r}")
     evidence = _open()
-    if evidence.settings.catalog.url:
+    if evidence.settings.catalog.url.startswith("postgresql") and into is None:
         evidence.close()
-        raise UsageProblem("reindex rebuilds the SQLite catalog in the data dir; with "
-                           "catalog.url on PostgreSQL it is not supported yet (unset "
-                           "catalog.url to rebuild a local catalog from the store)")
+        raise UsageProblem("the catalog is shared on PostgreSQL: rebuild it into a new, "
+                           "empty database with 'saksi reindex --into postgresql://…', then "
+                           "point catalog.url at it (workers must not see it swapped)")
     try:
         evidence.custody.flush()  # nothing only in the old catalog is lost
     finally:
         evidence.close()
-    captures, events = rebuild_catalog(Path(evidence.settings.data_dir), evidence.store,
-                                       evidence.custody)
+    try:
+        captures, events = rebuild_catalog(Path(evidence.settings.data_dir), evidence.store,
+                                           evidence.custody, into)
+    except TargetNotEmpty as exc:
+        raise UsageProblem(str(exc)) from None
     if as_json:
         _print_json({"captures": captures, "custody_events": events})
     else:
@@ -1091,7 +1115,7 @@ def _report(exc: BaseException) -> int:
     return EXIT_FAILED
 
 
-from saksi import posts_cli, track_cli  # noqa: E402,F401 - register their commands on `app`
+from saksi import jobs_cli, posts_cli, track_cli  # noqa: E402,F401 - register their commands on `app`
 
 if __name__ == "__main__":
     main()

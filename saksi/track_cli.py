@@ -169,10 +169,11 @@ def track_run(
     from crawlers.session import load_accounts, recover_interrupted
     from crawlers.tracking.run import run_rule
     from saksi.cli import EXIT_FAILED, _checkpoint_after_captures, err
-    from saksi.runner import crawl_in_child
+    from saksi.crawl_host import CrawlHost
     from storage.records import utcnow
 
     evidence = _open()
+    host = CrawlHost(evidence.settings)
     try:
         rule = next((r for r in evidence.catalog.rules() if r.name == name), None)
         if rule is None:
@@ -186,8 +187,7 @@ def track_run(
         run_id = evidence.catalog.start_run(rule.name, now, now)
         if not as_json:
             err.print(f"{rule.name}: capturing the listing …", markup=False)
-        summary = run_rule(evidence, rule, now,
-                           lambda caps, mode: crawl_in_child(evidence.settings, caps, mode))
+        summary = run_rule(evidence, rule, now, host.crawl)
         finished = utcnow()
         if run_id is not None:
             evidence.catalog.finish_run(run_id, summary.status, summary.to_json(), finished, {
@@ -195,6 +195,7 @@ def track_run(
                 "last_error": summary.error})
         _checkpoint_after_captures(evidence)
     finally:
+        host.close()
         evidence.close()
     if as_json:
         _print_json(summary.to_json())
@@ -223,15 +224,15 @@ def schedule(
     from crawlers.session import load_accounts, recover_interrupted
     from crawlers.tracking.scheduler import Scheduler
     from saksi.cli import _checkpoint_after_captures, err
-    from saksi.runner import crawl_in_child
+    from saksi.crawl_host import CrawlHost
 
     evidence = _open()
+    host = CrawlHost(evidence.settings)  # one crawler process for every run of the loop
     try:
         load_accounts(evidence.settings)
         recover_interrupted(evidence)
-        scheduler = Scheduler(
-            evidence, lambda caps, mode: crawl_in_child(evidence.settings, caps, mode),
-            report=lambda line: err.print(line, markup=False))
+        scheduler = Scheduler(evidence, host.crawl,
+                              report=lambda line: err.print(line, markup=False))
         while True:
             if scheduler.tick():
                 _checkpoint_after_captures(evidence)
@@ -241,35 +242,44 @@ def schedule(
     except KeyboardInterrupt:
         err.print("scheduler stopped", markup=False)
     finally:
+        host.close()
         evidence.close()
 
 
 @app.command()
 def jobs(
-    rule: Annotated[str | None, typer.Option(help="Only this rule's runs.")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule's runs and jobs.")] = None,
+    state: Annotated[str | None, typer.Option(
+        help="Only jobs in this state: queued, running, done or failed.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines.")] = False,
 ) -> None:
-    """Tracking runs, oldest first: running, done or failed, with what each saw and why
-    it failed."""
+    """Jobs, oldest first: tracking runs (in process or on workers) and capture jobs on
+    the broker; queued, running, done or failed, with what each saw and why it failed."""
     from rich.table import Table
+
+    from saksi.jobs_view import job_lines
 
     evidence = _open()
     try:
-        runs = evidence.catalog.runs(rule)
+        lines = job_lines(evidence.catalog, rule, state)
     finally:
         evidence.close()
     if as_json:
-        for run in runs:
-            _print_json(run)
+        for line in lines:
+            _print_json(line)
         return
     table = Table(box=None)
-    for column in ("id", "rule", "window", "state", "shown", "new", "known", "failed",
-                   "reason"):
+    for column in ("job", "what", "window", "state", "tries", "shown", "new", "known",
+                   "failed", "reason"):
         table.add_column(column, overflow="fold")
-    for run in runs:
-        summary = run["summary"] or {}
-        table.add_row(str(run["id"]), run["rule"], (run["due_at"] or "")[:16], run["status"],
-                      str(summary.get("seen", "")), str(len(summary.get("new", []))),
-                      str(len(summary.get("known", {}))), str(len(summary.get("failed", []))),
-                      summary.get("error") or "")
+    for line in lines:
+        summary = line.get("summary") or {}
+        what = line.get("rule") or line.get("url") or line.get("subject", "")
+        table.add_row(str(line.get("job") or line.get("id")), what,
+                      (line.get("due_at") or "")[:16], line["status"],
+                      str(line.get("attempts", "")), str(summary.get("seen", "")),
+                      str(len(summary.get("new", []))) if summary else "",
+                      str(len(summary.get("known", {}))) if summary else "",
+                      str(len(summary.get("failed", []))) if summary else "",
+                      line.get("error") or summary.get("error") or "")
     out.print(table)

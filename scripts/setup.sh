@@ -14,6 +14,8 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 "$PY" -c "import ensurepip, venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
 # PostgreSQL's binaries, for catalog.url and its tests (which start their own server)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
+# Redis, the broker of distributed jobs ([jobs] broker) and of their tests
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -39,10 +39,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from . import jobs as job_rows
 from . import migrations, post_index, tracking
 from .records import GENESIS_HASH, Artifact, Capture, CustodyEvent, iso, utcnow
 
 metadata = MetaData()
+SEGMENT_LOCK = 0x5A4B5349  # PostgreSQL advisory lock: writing the next custody segment
 
 cases = Table(
     "cases", metadata,
@@ -136,6 +138,7 @@ legal_holds = Table(
 
 posts, post_tags, post_checks = post_index.define(metadata)
 tracking_rules, tracking_runs = tracking.define(metadata)
+jobs = job_rows.define(metadata)
 
 # One row: the head of the custody chain, locked by each appender (FOR UPDATE on
 # PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE).
@@ -166,9 +169,14 @@ class Catalog:
             _sqlite_immediate_transactions(self.engine)
         if self.schema_version() != migrations.HEAD:
             migrations.upgrade(self.engine)
-        with self.write() as conn:
-            if conn.execute(select(custody_head.c.id)).first() is None:
-                conn.execute(custody_head.insert().values(id=1, seq=0, hash=GENESIS_HASH))
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self.write() as conn:
+                if conn.execute(select(custody_head.c.id)).first() is None:
+                    conn.execute(custody_head.insert().values(id=1, seq=0, hash=GENESIS_HASH))
+        except IntegrityError:
+            pass  # another process opening the same new catalog made it first
 
     def schema_version(self) -> str | None:
         """The Alembic revision the catalog is at; None for a new (or pre-migration) one."""
@@ -289,10 +297,12 @@ class Catalog:
                 tracking_rules.c.name == name).values(**values)).rowcount > 0
 
     def start_run(self, rule: str, due_at: datetime, started_at: datetime,
-                  holder: str = "", holder_is_dead: Any = None) -> int | None:
+                  holder: str = "", holder_is_dead: Any = None,
+                  abandoned_before: datetime | None = None) -> int | None:
         """The run of `rule` for the window `due_at`; None when that window already has
         one that finished or is running elsewhere: never two runs for one window. A run
-        whose process died is taken over (so a restart neither repeats nor skips it)."""
+        whose process died, or (another machine's) started before `abandoned_before`, is
+        taken over (so a restart neither repeats nor skips it)."""
         from sqlalchemy.exc import IntegrityError
 
         try:
@@ -305,8 +315,10 @@ class Catalog:
         with self.write() as conn:
             row = conn.execute(select(tracking_runs).where(
                 tracking_runs.c.rule == rule, tracking_runs.c.due_at == due_at)).first()
-            if row is None or row.status != "running" or holder_is_dead is None \
-                    or not holder_is_dead(row.holder):
+            abandoned = abandoned_before is not None and _aware(row.started_at) < \
+                abandoned_before if row is not None else False
+            if row is None or row.status != "running" or not (
+                    abandoned or (holder_is_dead is not None and holder_is_dead(row.holder))):
                 return None
             taken = conn.execute(update(tracking_runs).where(
                 tracking_runs.c.id == row.id, tracking_runs.c.holder == row.holder).values(
@@ -335,6 +347,73 @@ class Catalog:
             if row is not None:
                 conn.execute(update(tracking_rules).where(
                     tracking_rules.c.name == row.rule).values(**rule_values))
+
+    # ---- distributed jobs (storage/jobs.py) -----------------------------------------
+
+    def add_jobs(self, drafts: list[job_rows.Job], now: datetime,
+                 rule_next: dict[str, datetime] | None = None) -> list[str]:
+        """Record jobs by idempotency key (a known key is not added twice) and, in the same
+        transaction, move the rules they run to their next window; returns the new keys."""
+        with self.write() as conn:
+            added = job_rows.add(conn, jobs, drafts, now)
+            if rule_next:
+                conn.execute(update(tracking_rules).where(
+                    tracking_rules.c.name == bindparam("rule_name")).values(
+                    next_run_at=bindparam("next_at")),
+                    [{"rule_name": n, "next_at": t} for n, t in rule_next.items()])
+        return added
+
+    def unsent_jobs(self, limit: int = 5000) -> list[job_rows.Job]:
+        """Queued jobs the broker has not confirmed taking (beat sends them)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(jobs).where(
+                jobs.c.state == job_rows.QUEUED, jobs.c.enqueued_at.is_(None))
+                .order_by(jobs.c.created_at).limit(limit))
+            return [job_rows.job_from_row(r, _aware) for r in rows]
+
+    def mark_sent(self, sent: dict[str, datetime]) -> None:
+        if not sent:
+            return
+        with self.write(durable=False) as conn:
+            conn.execute(update(jobs).where(jobs.c.key == bindparam("job_key")).values(
+                enqueued_at=bindparam("at")),
+                [{"job_key": k, "at": t} for k, t in sent.items()])
+
+    def claim_job(self, key: str, holder: str, now: datetime, until: datetime,
+                  holder_is_dead: Any) -> job_rows.Claim:
+        """Take a delivered job for this worker, unless it finished or a live holder runs
+        it (see storage/jobs.py)."""
+        with self.write() as conn:
+            return job_rows.claim(conn, jobs, key, holder, now, until, holder_is_dead, _aware)
+
+    def update_job(self, key: str, **values: Any) -> None:
+        with self.write() as conn:
+            conn.execute(update(jobs).where(jobs.c.key == key).values(**values))
+
+    def get_job(self, key: str) -> job_rows.Job | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.key == key)).first()
+            return job_rows.job_from_row(row, _aware) if row is not None else None
+
+    def list_jobs(self, state: str | None = None, kind: str | None = None,
+                  rule: str | None = None) -> list[job_rows.Job]:
+        query = select(jobs).order_by(jobs.c.created_at, jobs.c.key)
+        if state:
+            query = query.where(jobs.c.state == state)
+        if kind:
+            query = query.where(jobs.c.kind == kind)
+        if rule:
+            query = query.where(jobs.c.kind == "rule", jobs.c.subject == rule)
+        with self.engine.connect() as conn:
+            return [job_rows.job_from_row(r, _aware) for r in conn.execute(query)]
+
+    def stale_jobs(self, now: datetime) -> list[job_rows.Job]:
+        """Running jobs whose lease ran out: their worker is gone (beat sends them again;
+        the claim makes a second delivery harmless)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(jobs).where(
+                jobs.c.state == job_rows.RUNNING, jobs.c.lease_until < now))
+            return [job_rows.job_from_row(r, _aware) for r in rows]
 
     def remove_rule(self, name: str) -> bool:
         with self.write() as conn:
@@ -471,6 +550,13 @@ class Catalog:
         with self.engine.connect() as conn:
             rows = conn.execute(select(custody_segments).order_by(custody_segments.c.first_seq))
             return [(r.first_seq, r.last_seq, r.key, r.sha256) for r in rows]
+
+    def lock_segments(self, conn: Connection) -> None:
+        """Hold the right to write the next custody segment until this transaction ends.
+        SQLite has it already (its write lock is taken at BEGIN); on PostgreSQL several
+        workers flush at once, and two must not number the same segment."""
+        if self.engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEGMENT_LOCK})
 
     def last_segmented_seq(self, conn: Connection) -> int:
         value = conn.execute(select(func.max(custody_segments.c.last_seq))).scalar()

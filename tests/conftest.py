@@ -32,6 +32,15 @@ def postgres():
         yield server
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real redis-server on loopback for the whole session (tests flush it)."""
+    from tests.fixtures.redis_server import RedisServer
+
+    with RedisServer() as server:
+        yield server
+
+
 @pytest.fixture()
 def webhook():
     """A loopback receiver for alert messages (alerts.webhook_url)."""
@@ -131,6 +140,15 @@ def artifact(capture: dict, kind: str) -> dict:
     found = [a for a in capture["artifacts"] if a["kind"] == kind]
     assert found, f"no {kind} artifact in {capture['artifacts']}"
     return found[0]
+
+
+def clone_data_dir(data_dir: Path | str, dest: Path | str) -> Path:
+    """A byte-for-byte copy of a finished capture's data dir (file modes kept, so sealed
+    objects stay read-only) for a test that changes it; the data dir holds no absolute
+    path, so the copy is an evidence locker of its own. Tests that only read share one."""
+    import shutil
+
+    return Path(shutil.copytree(data_dir, dest, symlinks=True))
 
 
 # ---- S3 (moto's standalone server, a separate process on loopback) --------------------

@@ -126,6 +126,48 @@ def test_one_run_per_window_and_a_dead_run_is_taken_over(catalog):
     assert [r["status"] for r in catalog.runs(rule.name)] == ["done"]
 
 
+def test_a_job_is_claimed_by_one_live_holder_and_never_run_again_once_done(catalog):
+    from storage.jobs import Job
+
+    now = datetime(2024, 2, 14, 8, 0, tzinfo=UTC)
+    later = now + timedelta(minutes=10)
+    draft = Job("capture:01a", "capture", "generic", "01a", detail={"mode": "static"})
+    assert catalog.add_jobs([draft], now) == ["capture:01a"]
+    assert catalog.add_jobs([draft], now) == []  # the same key is the same job
+    assert [j.key for j in catalog.unsent_jobs()] == ["capture:01a"]
+    catalog.mark_sent({"capture:01a": now})
+    assert catalog.unsent_jobs() == []
+
+    alive, dead = (lambda holder: False), (lambda holder: True)
+    first = catalog.claim_job("capture:01a", "host:1:1", now, later, alive)
+    assert first.outcome == "claimed" and first.job.attempts == 1
+    busy = catalog.claim_job("capture:01a", "host:2:2", now, later, alive)
+    assert busy.outcome == "busy" and busy.until == later
+    assert catalog.stale_jobs(now) == [] and len(catalog.stale_jobs(later + timedelta(1))) == 1
+    taken = catalog.claim_job("capture:01a", "host:2:2", now, later, dead)  # holder died
+    assert taken.outcome == "claimed" and taken.job.attempts == 2
+    catalog.update_job("capture:01a", state="done", finished_at=later)
+    assert catalog.claim_job("capture:01a", "host:3:3", later, later, dead).outcome == "done"
+    assert catalog.claim_job("capture:zz", "host:3:3", later, later, dead).outcome == "missing"
+    job = catalog.get_job("capture:01a")
+    assert job.state == "done" and job.holder == "host:2:2" and job.detail == {"mode": "static"}
+
+
+def test_recording_rule_jobs_moves_their_rules_to_the_next_window(catalog):
+    from storage.jobs import Job
+
+    now = datetime(2024, 2, 14, 8, 0, tzinfo=UTC)
+    rule = Rule(name="tiktok-a", platform="tiktok", kind="hashtag", target="a",
+                case_id=None, every_seconds=3600, cron=None, max_posts=10, paused=False,
+                created_by="u", created_at=now, next_run_at=now)
+    catalog.add_rule(rule)
+    draft = Job("rule:tiktok-a:w1", "rule", "tiktok", "tiktok-a", due_at=now)
+    catalog.add_jobs([draft], now, {"tiktok-a": now + timedelta(hours=1)})
+    assert catalog.rules()[0].next_run_at == now + timedelta(hours=1)
+    assert [j.due_at for j in catalog.list_jobs(rule="tiktok-a")] == [now]
+    assert catalog.list_jobs(kind="capture") == [] and catalog.list_jobs(state="done") == []
+
+
 def test_migrations_bring_an_old_catalog_to_the_current_revision(catalog_url):
     import sqlalchemy as sa
     from alembic.config import Config
@@ -165,5 +207,20 @@ def test_saksi_captures_and_verifies_with_its_catalog_on_postgresql(postgres, si
     assert run_saksi(env, "custody", "checkpoint").code == 0
     verify = run_saksi(env, "verify", "--all")
     assert verify.code == 0, verify.stderr
-    refused = run_saksi(env, "reindex")
-    assert refused.code == 2 and "PostgreSQL" in refused.stderr
+    refused = run_saksi(env, "reindex")  # a shared catalog is never swapped under workers
+    assert refused.code == 2 and "--into" in refused.stderr
+
+    # Rebuilt from the store alone into a new database, it holds the same captures and
+    # the same custody chain; a database that is not empty is refused.
+    fresh = postgres.create_database(f"cat{next(_names)}").replace("+psycopg", "")
+    rebuilt = run_saksi(env, "reindex", "--into", fresh, "--json")
+    assert rebuilt.code == 0, rebuilt.stderr
+    assert rebuilt.json()["captures"] == 2
+    again = run_saksi(env, "reindex", "--into", fresh)
+    assert again.code == 2 and "not empty" in again.stderr
+    moved = {**env, "SAKSI_CATALOG__URL": fresh}
+    log = run_saksi(moved, "custody", "log", "--json")
+    assert log.code == 0
+    assert log.json_lines() == run_saksi(env, "custody", "log", "--json").json_lines()
+    assert run_saksi(moved, "list", "--case", "PG-1", "--json").json_lines() == listed
+    assert run_saksi(moved, "verify", "--all").code == 0

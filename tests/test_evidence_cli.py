@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -9,17 +10,25 @@ import shutil
 
 import pytest
 
-from tests.conftest import artifact, run_saksi, saksi_env
+from tests.conftest import artifact, clone_data_dir, run_saksi, saksi_env
 
 
-@pytest.fixture()
-def store(site, tmp_path):
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def sealed(site, tmp_path_factory):
+    """One real capture run; every test gets its own copy of the result (they tamper)."""
+    data = tmp_path_factory.mktemp("sealed") / "data"
     env = saksi_env(data, site)
     run = run_saksi(env, "capture", site.http_url("/gzip"), "https://news.example.id/page2",
                     "--case", "BWS-002", "--json")
     assert run.code == 0, run.stderr
-    return {"env": env, "data": data, "captures": run.captures()}
+    return {"data": data, "captures": run.captures()}
+
+
+@pytest.fixture()
+def store(sealed, site, tmp_path):
+    data = clone_data_dir(sealed["data"], tmp_path / "data")
+    return {"env": saksi_env(data, site), "data": data,
+            "captures": copy.deepcopy(sealed["captures"])}
 
 
 def _segments(data):

@@ -9,16 +9,37 @@ import json
 import os
 import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from archivers.keys import load_public_pem, trusted_chain
-from tests.conftest import SAKSI, Run, artifact, run_saksi, saksi_env
+from tests.conftest import SAKSI, Run, artifact, clone_data_dir, run_saksi, saksi_env
 
 
 @pytest.fixture()
 def env(site, tmp_path):
     return saksi_env(tmp_path / "data", site)
+
+
+@pytest.fixture(scope="module")
+def signed_capture(site, tmp_path_factory):
+    """`keys init` then a capture of /page, run once: (data dir, config dir, keys init
+    output, capture). The tests that start there each get a copy of both dirs."""
+    root = tmp_path_factory.mktemp("signed")
+    env = saksi_env(root / "data", site)
+    made = run_saksi(env, "keys", "init", "--json")
+    assert made.code == 0, made.stderr
+    return root / "data", Path(env["XDG_CONFIG_HOME"]), made, capture(env, site)
+
+
+@pytest.fixture()
+def signed(signed_capture, env):
+    """(keys init output, capture) in this test's own copies of the data and key dirs."""
+    data, config, made, result = signed_capture
+    clone_data_dir(data, env["SAKSI_DATA_DIR"])
+    clone_data_dir(config, env["XDG_CONFIG_HOME"])
+    return made, json.loads(json.dumps(result))
 
 
 def key_dir(env) -> str:
@@ -47,16 +68,14 @@ def saksi_with_input(env, text: str, *args: str) -> Run:
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
-def test_a_capture_is_signed_by_the_installation_key(env, site, tmp_path):
-    made = run_saksi(env, "keys", "init", "--json")
-    assert made.code == 0, made.stderr
+def test_a_capture_is_signed_by_the_installation_key(signed_capture, signed, env, tmp_path):
+    made, result = signed
     fp = made.json()["fingerprint"]
-    private = os.path.join(key_dir(env), "private", f"{fp}.pem")
-    assert stat.S_IMODE(os.stat(private).st_mode) == 0o600
+    made_in = signed_capture[1] / "saksi" / "keys"  # as `keys init` left it
+    assert stat.S_IMODE(os.stat(made_in / "private" / f"{fp}.pem").st_mode) == 0o600
     again = run_saksi(env, "keys", "init")
     assert again.code == 2 and "keys rotate" in again.stderr
 
-    result = capture(env, site)
     [seal] = result["seals"]
     assert (seal["kind"], seal["key_fingerprint"]) == ("signature", fp)
     assert fp in manifest_of(env, result)["seals"]["signature"]
@@ -75,9 +94,8 @@ def test_a_capture_is_signed_by_the_installation_key(env, site, tmp_path):
     assert run_saksi(env, "verify", result["id"]).code == 0
 
 
-def test_a_forged_or_damaged_signature_is_named(env, site):
-    assert run_saksi(env, "keys", "init").code == 0
-    result = capture(env, site)
+def test_a_forged_or_damaged_signature_is_named(signed, env):
+    _, result = signed
     seal_path = os.path.join(env["SAKSI_DATA_DIR"], result["seals"][0]["key"])
     original = open(seal_path, "rb").read()
     os.chmod(seal_path, 0o644)
@@ -132,9 +150,9 @@ def test_a_passphrase_protected_key_waits_for_its_passphrase(env, site, tmp_path
     assert run_saksi(unattended, "verify", "--all").code == 0
 
 
-def test_rotation_keeps_old_signatures_valid_and_is_signed_by_both_keys(env, site):
-    first_fp = run_saksi(env, "keys", "init", "--json").json()["fingerprint"]
-    before = capture(env, site)
+def test_rotation_keeps_old_signatures_valid_and_is_signed_by_both_keys(signed, env, site):
+    made, before = signed
+    first_fp = made.json()["fingerprint"]
     rotated = run_saksi(env, "keys", "rotate", "--json")
     assert rotated.code == 0, rotated.stderr
     statement = rotated.json()

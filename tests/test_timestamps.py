@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import artifact, run_saksi, saksi_env
+from tests.conftest import artifact, clone_data_dir, run_saksi, saksi_env
 from tests.fixtures.tsa import LocalTSA
 
 
@@ -26,6 +26,25 @@ def env(site, tsa, tmp_path):
     tsa.up()
     return saksi_env(tmp_path / "data", site, SAKSI_TIMESTAMPS__TSA_URLS=tsa.url,
                      SAKSI_TIMESTAMPS__CA_FILE=str(tsa.ca_pem_path))
+
+
+@pytest.fixture(scope="module")
+def stamped_capture(site, tsa, tmp_path_factory):
+    """One capture of /page sealed with the TSA up, made once for the tests that start
+    from one; each gets a copy of the data dir (the damaged-token test edits its own)."""
+    tsa.up()
+    data = tmp_path_factory.mktemp("stamped") / "data"
+    env = saksi_env(data, site, SAKSI_TIMESTAMPS__TSA_URLS=tsa.url,
+                    SAKSI_TIMESTAMPS__CA_FILE=str(tsa.ca_pem_path))
+    return data, capture(env, site)
+
+
+@pytest.fixture()
+def stamped(stamped_capture, env):
+    """(env, capture result): the stamped capture in this test's own data dir."""
+    data, result = stamped_capture
+    clone_data_dir(data, env["SAKSI_DATA_DIR"])
+    return env, json.loads(json.dumps(result))
 
 
 def stored_path(env, key: str) -> str:
@@ -57,8 +76,8 @@ def openssl_verify(env, tsa, result: dict, seal: dict, data_key: str | None = No
                           capture_output=True, text=True)
 
 
-def test_a_sealed_manifest_is_timestamped_and_openssl_agrees(env, site, tsa):
-    result = capture(env, site)
+def test_a_sealed_manifest_is_timestamped_and_openssl_agrees(stamped, tsa):
+    env, result = stamped
     [seal] = [s for s in result["seals"] if s["kind"] == "timestamp"]
     assert seal["tsa"] == tsa.url and seal["gen_time"].endswith("Z")
     manifest = json.loads(open(stored_path(env, artifact(result, "manifest")["key"])).read())
@@ -92,8 +111,8 @@ def test_a_tsa_that_is_down_is_retried_by_seal_pending(env, site, tsa):
     assert run_saksi(env, "verify", "--all").code == 0
 
 
-def test_a_damaged_token_is_named_and_reindex_keeps_the_seals(env, site):
-    result = capture(env, site)
+def test_a_damaged_token_is_named_and_reindex_keeps_the_seals(stamped):
+    env, result = stamped
     before = run_saksi(env, "show", result["id"], "--json").json()["seals"]
     for name in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
         path = stored_path(env, name)

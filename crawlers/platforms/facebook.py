@@ -25,10 +25,20 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from . import common
-from .base import BLOCKED, CAPTURED, UNAVAILABLE, Exchange, Media, Outcome, Post, Recognised
+from .base import (
+    BLOCKED,
+    CAPTURED,
+    UNAVAILABLE,
+    Exchange,
+    Listing,
+    Media,
+    Outcome,
+    Post,
+    Recognised,
+)
 from .common import as_count, as_dict, as_list, as_text, dig
 
 NAME = "facebook"
@@ -70,6 +80,13 @@ _WALLS = (
                 r"|Anda harus masuk untuk melanjutkan", re.I), "login wall"),
 )
 _LOGIN_FORM_IDS = {"login_form", "loginbutton"}
+# Keys of a story object (as `_from_relay` tells a story from other objects with a post_id).
+_STORY_KEYS = ("message", "actors", "attachments", "creation_time", "comet_sections",
+               "feedback")
+# Inside a story, the parts that are about other things than the story's own link: its
+# authors, a shared post (`attached_story`), the text's mentions and hashtags.
+_NOT_THE_STORY = frozenset({"attached_story", "actors", "owner", "message", "ranges",
+                            "comet_ufi_summary_and_actions_renderer", "to"})
 
 
 def _is_facebook_host(host: str) -> bool:
@@ -156,6 +173,77 @@ class FacebookAdapter:
         removed = tuple(dict.fromkeys(name for name, _ in pairs if name not in kept_names))
         url = f"{base}?{common.encode_query(keep)}" if keep else base
         return Recognised(NAME, "post", url, post_id, removed)
+
+    # --- a listing (a page or profile's timeline) ----------------------------------------------
+
+    def listing(self, page_url: str, exchanges: list[Exchange]) -> Listing | None:
+        """The posts a page or profile (`/<page>`) showed, in order. The first stories
+        come in the page's Relay payloads (`data-sjs` scripts), the next ones in the
+        `/api/graphql/` answers the page fetches as the visitor scrolls (streamed: one JSON
+        document a line, a story each); the page and each answer with stories count as one
+        page. A story is an object with `post_id` (and content): the outermost one is the
+        timeline's, those inside it (its sections, a shared post) are not listed apart.
+        Each is listed under the link it carries (`wwwURL`, `url`, `permalink_url`) with
+        the id `extract` gives that link: the video or photo id for a video, reel or photo
+        link, else the story's numeric `post_id` (also for `pfbid…` links). A story without
+        a usable link is listed as `permalink.php?story_fbid=<post_id>&id=<author id>`.
+        `has_more` is the timeline connection's `page_info.has_next_page` (beside its
+        `edges`, or in a streamed `…page_info` part), the last one read."""
+        seen = self._read_url(page_url)
+        if seen is None or seen[1] != "profile":
+            return None
+        parts = urlsplit(seen[0].canonical_url)
+        target = parts.path.rstrip("/").rsplit("/", 1)[-1]
+        if target == "profile.php":  # a profile without a vanity name: its numeric id
+            target = next((v for k, v in parse_qsl(parts.query) if k == "id"), target)
+        found = Listing(NAME, "account", target, source="Relay data (data-sjs, /api/graphql/)")
+        page = common.page_exchange(page_url, exchanges)
+        pages: list[list[Any]] = []
+        if page is not None and page.status == 200:
+            document = common.read_document(page.text())
+            pages.append([common.load_json(script.text) for script in document.scripts
+                          if "data-sjs" in script.attrs])
+        for exchange in exchanges:
+            if exchange is not page and exchange.status == 200:
+                pages.append(list(common.json_bodies([exchange])))
+        for blobs in pages:
+            stories: list[dict[str, Any]] = []
+            more: bool | None = None
+            for blob in blobs:
+                found_here, said = _timeline_stories(blob)
+                stories += found_here
+                more = said if said is not None else more
+            if not stories and more is None:
+                continue
+            found.pages += 1
+            found.has_more = more if more is not None else found.has_more
+            for story in stories:
+                post = self._listed_post(story)
+                if post and post[0] not in {i for i, _ in found.posts}:
+                    found.posts.append(post)
+        return found
+
+    def _listed_post(self, story: dict[str, Any]) -> tuple[str, str] | None:
+        """(post id, URL) for a timeline story, as `extract` would give them."""
+        story_id = as_text(story.get("post_id"))
+        if not story_id or not story_id.isdigit():  # a story's own id is numeric
+            return None
+        for link in _story_links(story):
+            read = self._read_url(link)
+            if read is None or read[0].kind != "post":
+                continue
+            recognised, form = read
+            if form in ("video", "photo") and recognised.post_id:
+                return recognised.post_id, recognised.canonical_url
+            if recognised.post_id == story_id or (recognised.post_id or "").startswith("pfbid"):
+                return story_id, recognised.canonical_url
+        author = next((as_text(a.get("id")) for a in as_list(story.get("actors"))
+                       if isinstance(a, dict) and as_text(a.get("id"))), None)
+        if author is None:
+            author = as_text(dig(story, "comet_sections", "content", "story", "actors", 0, "id"))
+        query = common.encode_query([("story_fbid", story_id)] + (
+            [("id", author)] if author else []))
+        return story_id, f"{ORIGIN}/permalink.php?{query}"
 
     # --- the post -----------------------------------------------------------------------------
 
@@ -323,6 +411,57 @@ class FacebookAdapter:
             media.append(Media(image, "image", width, height))
         return common.opengraph_post(NAME, read[0].post_id or "", read[0].canonical_url,
                                      common.clean_text(description), media)
+
+
+def _is_story(node: dict[str, Any]) -> bool:
+    return isinstance(node.get("post_id"), str | int) and any(k in node for k in _STORY_KEYS)
+
+
+def _timeline_stories(blob: Any) -> tuple[list[dict[str, Any]], bool | None]:
+    """The outermost story objects of a Relay payload in document order, and what the
+    timeline connection's `page_info` says about more (None: not said)."""
+    stories: list[dict[str, Any]] = []
+    more: bool | None = None
+    label = as_text(dig(blob, "label")) or ""
+    if "page_info" in label:  # a streamed part: `data.page_info` of the connection
+        flag = dig(blob, "data", "page_info", "has_next_page")
+        more = flag if isinstance(flag, bool) else None
+    stack: list[Any] = [blob]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if _is_story(item):
+                stories.append(item)
+                continue
+            edges = item.get("edges")
+            flag = dig(item, "page_info", "has_next_page")
+            if isinstance(flag, bool) and isinstance(edges, list) and any(
+                    _is_story(as_dict(dig(e, "node"))) for e in edges):
+                more = flag
+            stack.extend(reversed([v for v in item.values() if isinstance(v, dict | list)]))
+        elif isinstance(item, list):
+            stack.extend(reversed([v for v in item if isinstance(v, dict | list)]))
+    return stories, more
+
+
+def _story_links(story: dict[str, Any]) -> list[str]:
+    """The story's own links, shallowest first (its `wwwURL`, then the timestamp's `url`
+    in the metadata section), leaving out its authors', a shared post's and mentions'."""
+    links: list[str] = []
+    queue: list[Any] = [story]
+    index = 0
+    while index < len(queue):
+        item = queue[index]
+        index += 1
+        if isinstance(item, dict):
+            for key in ("wwwURL", "url", "permalink_url"):
+                if isinstance(item.get(key), str):
+                    links.append(item[key])
+            queue.extend(v for k, v in item.items()
+                         if k not in _NOT_THE_STORY and isinstance(v, dict | list))
+        elif isinstance(item, list):
+            queue.extend(v for v in item if isinstance(v, dict | list))
+    return links
 
 
 def _choose_story(

@@ -16,7 +16,17 @@ import re
 from typing import Any
 
 from . import common
-from .base import BLOCKED, CAPTURED, UNAVAILABLE, Exchange, Media, Outcome, Post, Recognised
+from .base import (
+    BLOCKED,
+    CAPTURED,
+    UNAVAILABLE,
+    Exchange,
+    Listing,
+    Media,
+    Outcome,
+    Post,
+    Recognised,
+)
 from .common import as_count, as_dict, as_list, as_seconds, as_text, dig
 
 MAIN_HOST = "www.instagram.com"
@@ -36,6 +46,7 @@ _SHARE_PATH = re.compile(r"/share/(?:(?:p|reels?|tv)/)?(?P<code>[\w-]+)/?")
 _TAG_PATH = re.compile(r"/explore/tags/(?P<tag>[^/]+)/?")
 _PROFILE_PATH = re.compile(r"/(?P<user>[\w.]+)/?")
 _MEDIA_INFO_PATH = re.compile(r"/api/v1/media/\d+/info/?$")
+_USER_FEED_PATH = re.compile(r"/api/v1/feed/user/[^/]+(?:/username)?/?$")
 
 # Share attribution only. `img_index` is kept: it picks which image of a carousel the
 # page opens on, so it changes what a capture shows.
@@ -43,6 +54,15 @@ TRACKING_PARAMS = ("igsh", "igshid", "ig_rid", "ig_mid", "fbclid", "utm_*")
 
 _ITEM_KEYS = ("xdt_api__v1__media__shortcode__web_info", "xig_polaris_media")
 _GRAPHQL_KEYS = ("xdt_shortcode_media", "shortcode_media")
+# Where a listing page's posts are, by kind of page: a hashtag's `sections` (top and
+# recent grids of `/api/v1/tags/web_info/` and `/api/v1/tags/<tag>/sections/`), an
+# account's timeline connection (GraphQL, also prefetched into the page), and the older
+# GraphQL `edge_*` connections.
+_LISTING_KEYS = {
+    "hashtag": ("sections", "edge_hashtag_to_top_posts", "edge_hashtag_to_media"),
+    "profile": ("xdt_api__v1__feed__user_timeline_graphql_connection",
+                "edge_owner_to_timeline_media"),
+}
 _GONE_TEXTS = (
     "sorry, this page isn't available", "sorry, this page isn’t available",
     "restricted profile", "restricted video", "you must be 18 years old or over",
@@ -83,6 +103,69 @@ class InstagramAdapter:
         if found and found["user"].lower() not in _RESERVED:
             return parts.recognised(self, "profile", f"https://{MAIN_HOST}/{found['user']}/")
         return parts.recognised(self, "page", f"https://{MAIN_HOST}{path}")
+
+    # -- a listing (hashtag, account) ---------------------------------------------------
+
+    def listing(self, page_url: str, exchanges: list[Exchange]) -> Listing | None:
+        """The posts a hashtag (`/explore/tags/<tag>/`) or account (`/<user>/`) page
+        showed, in order. The web app loads them by XHR: a hashtag's grid from
+        `/api/v1/tags/web_info/?tag_name=` (`data.top.sections[]`, then `data.recent`,
+        each section's `layout_content` holding `medias[].media`, `fill_items[].media`
+        or `one_by_two_item.clips.items[].media`) and `/api/v1/tags/<tag>/sections/`;
+        an account's from GraphQL (`xdt_api__v1__feed__user_timeline_graphql_connection
+        .edges[].node`, pinned posts first, as Instagram orders them; the first ones
+        also prefetched into the page's `data-sjs` scripts) or `/api/v1/feed/user/<user>/
+        username/` (`items`). Older GraphQL `edge_owner_to_timeline_media` and
+        `edge_hashtag_to_*` edges are read too. The page and each answer holding posts
+        count as one page; `has_more` is the last one's `more_available` /
+        `page_info.has_next_page`. Post ids are shortcodes, as `extract` gives them."""
+        seen = self.recognise(page_url)
+        if seen is None or seen.kind not in _LISTING_KEYS:
+            return None
+        kind = "hashtag" if seen.kind == "hashtag" else "account"
+        target = seen.canonical_url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        found = Listing(self.name, kind, target, source="")
+        sources: list[str] = []
+        page = common.page_exchange(page_url, exchanges)
+        documents: list[tuple[Exchange, list[Any]]] = []
+        if page is not None and page.status == 200:
+            document = common.read_document(page.text())
+            documents.append((page, [common.load_json(script.text) for script in
+                                     document.scripts if "data-sjs" in script.attrs
+                                     or script.attrs.get("type") == "application/json"]))
+        for exchange in exchanges:
+            if exchange is page or exchange.status != 200:
+                continue
+            path = exchange.url.split("?", 1)[0]
+            if ("json" in exchange.content_type or "javascript" in exchange.content_type
+                    or "/graphql" in path or "/api/v1/" in path):
+                documents.append((exchange, [common.load_json(
+                    exchange.text().lstrip().removeprefix("for (;;);"))]))
+        for exchange, blobs in documents:
+            media: list[dict[str, Any]] = []
+            more: bool | None = None
+            for blob in blobs:
+                for holder, key in _listing_holders(blob, _LISTING_KEYS[seen.kind]):
+                    media += _media_records(holder[key])
+                    more = _more(holder, key, more)
+                    sources.append("api/v1/tags sections" if key == "sections" else key)
+                if (seen.kind == "profile" and isinstance(blob, dict)
+                        and _USER_FEED_PATH.search(exchange.url.split("?", 1)[0])
+                        and isinstance(blob.get("items"), list)):
+                    media += _media_records(blob["items"])
+                    more = _more(blob, "items", more)
+                    sources.append("api/v1/feed/user")
+            if not media and more is None:
+                continue
+            found.pages += 1
+            found.has_more = more if more is not None else found.has_more
+            for record in media:
+                code = as_text(record.get("code")) or as_text(record.get("shortcode"))
+                if code and code not in {i for i, _ in found.posts}:
+                    found.posts.append((code, post_url(code,
+                                                       record.get("product_type") == "clips")))
+        found.source = ", ".join(dict.fromkeys(sources))
+        return found
 
     # -- the post -------------------------------------------------------------------------
 
@@ -242,6 +325,53 @@ class InstagramAdapter:
             likes=as_count(said["likes"]) if said else None,
             comments=as_count(said["comments"]) if said else None,
         )
+
+
+def _listing_holders(blob: Any, keys: tuple[str, ...]) -> list[tuple[dict[str, Any], str]]:
+    """The objects holding one of a listing's `keys`, outermost first, each with its
+    key. `sections` is only taken where a section lays out media (`layout_content`)."""
+    found = []
+    for holder in common.walk(blob):
+        for key in keys:
+            value = holder.get(key)
+            if key == "sections" and not any(isinstance(s, dict) and "layout_content" in s
+                                             for s in as_list(value)):
+                continue
+            if isinstance(value, dict | list):
+                found.append((holder, key))
+    return found
+
+
+def _media_records(value: Any) -> list[dict[str, Any]]:
+    """The posts in `value`, in document order: objects with a shortcode (`code` in the
+    v1 API, `shortcode` in GraphQL). A post's own insides (carousel children, comments)
+    are not searched: they are not posts of the listing."""
+    found: list[dict[str, Any]] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            code = item.get("code") if "code" in item else item.get("shortcode")
+            if isinstance(code, str) and re.fullmatch(r"[\w-]+", code) and any(
+                    k in item for k in ("pk", "id", "media_type", "taken_at", "__typename")):
+                found.append(item)
+                continue
+            stack.extend(reversed([v for v in item.values() if isinstance(v, dict | list)]))
+        elif isinstance(item, list):
+            stack.extend(reversed([v for v in item if isinstance(v, dict | list)]))
+    return found
+
+
+def _more(holder: dict[str, Any], key: str, said: bool | None) -> bool | None:
+    """Whether a listing's container says there is more (`more_available` beside the
+    sections or items, `page_info.has_next_page` of a connection)."""
+    value = holder.get(key)
+    flag = dig(value, "page_info", "has_next_page") if isinstance(value, dict) else None
+    if flag is None:
+        flag = holder.get("more_available")
+    if not isinstance(flag, bool):
+        return said
+    return flag or bool(said)
 
 
 def _pick(found: list[tuple[dict[str, Any], str]], wanted: str | None, key: str

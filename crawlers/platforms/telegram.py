@@ -26,7 +26,17 @@ from __future__ import annotations
 import re
 
 from . import common
-from .base import BLOCKED, CAPTURED, UNAVAILABLE, Exchange, Media, Outcome, Post, Recognised
+from .base import (
+    BLOCKED,
+    CAPTURED,
+    UNAVAILABLE,
+    Exchange,
+    Listing,
+    Media,
+    Outcome,
+    Post,
+    Recognised,
+)
 
 NAME = "telegram"
 ORIGIN = "https://t.me"
@@ -84,6 +94,51 @@ class TelegramAdapter:
                 return Recognised(NAME, "profile", f"{ORIGIN}/{channel}", None, removed)
         return common.claimed(self, "page", f"{ORIGIN}{parts.path}", parts.query)
 
+    def listing(self, page_url: str, exchanges: list[Exchange]) -> Listing | None:
+        """The posts a channel preview (`t.me/s/<channel>`) showed, newest first.
+
+        The preview lists `.tgme_widget_message[data-post="<channel>/<n>"]` oldest at the
+        top and opens scrolled to the bottom, at the newest; scrolling up loads earlier
+        ones above (`/s/<channel>?before=<n>`, answered with the same markup, as an HTML
+        document or a JSON string of it). So the order a visitor meets them, and the one
+        recorded, is newest first: by message number, descending, across every document
+        read; the first `max_posts` of a tracking rule are then the latest posts, as on the
+        other platforms. Service messages (`service_message`: "channel created", "pinned
+        a message") are not posts and are left out. Each preview document with messages
+        is one page; `has_more` is whether the last one read links earlier messages
+        (`.tme_messages_more[data-before]`). Post ids are `data-post`, as `extract`
+        gives them."""
+        seen = self.recognise(page_url)
+        if seen is None or seen.kind != "profile":
+            return None
+        channel = seen.canonical_url.split("?", 1)[0].rsplit("/", 1)[-1]
+        found = Listing(NAME, "account", channel, source="t.me/s preview (tgme_widget_message)")
+        numbered: dict[str, tuple[int, str]] = {}
+        for exchange in exchanges:
+            parts = common.split_http_url(exchange.url)
+            if (exchange.status != 200 or parts is None or parts.host not in HOSTS
+                    or [s.lower() for s in parts.segments] != ["s", channel.lower()]):
+                continue
+            text = _preview_markup(exchange)
+            if text is None or "tgme_widget_message" not in text:
+                continue
+            tree = common.html_tree(text)
+            messages = [m for m in tree.find_all("tgme_widget_message")
+                        if "data-post" in m.attrs and "service_message" not in m.classes]
+            if not messages:
+                continue
+            found.pages += 1
+            found.has_more = any("data-before" in more.attrs
+                                 for more in tree.find_all("tme_messages_more"))
+            for message in messages:
+                post_id = message.attrs["data-post"]
+                name, _, number = post_id.partition("/")
+                if name.lower() == channel.lower() and number.isdigit():
+                    numbered.setdefault(post_id.lower(), (int(number), post_id))
+        for _, post_id in sorted(numbered.values(), reverse=True):
+            found.posts.append((post_id, f"{ORIGIN}/{post_id}"))
+        return found
+
     def extract(self, page_url: str, exchanges: list[Exchange]) -> Outcome:
         page = common.page_or_outcome(page_url, exchanges, "Telegram")
         if isinstance(page, Outcome):
@@ -111,6 +166,18 @@ class TelegramAdapter:
         if post is not None:
             return Outcome(CAPTURED, post)
         return common.status_outcome(page.status) or Outcome(CAPTURED, None, common.NO_POST)
+
+
+def _preview_markup(exchange: Exchange) -> str | None:
+    """The message markup of a preview document: the page itself, or what the page's
+    script fetched for earlier messages (t.me answers that XHR with the HTML as a JSON
+    string)."""
+    if exchange.content_type in ("text/html", "application/xhtml+xml", ""):
+        return exchange.text()
+    if "json" in exchange.content_type:
+        value = common.load_json(exchange.body)
+        return value if isinstance(value, str) else None
+    return None
 
 
 def _find_message(documents: list[Exchange], wanted: str) -> tuple[common.Node | None, bool]:

@@ -18,7 +18,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import common
-from .base import BLOCKED, CAPTURED, UNAVAILABLE, Exchange, Media, Outcome, Post, Recognised
+from .base import (
+    BLOCKED,
+    CAPTURED,
+    UNAVAILABLE,
+    Exchange,
+    Listing,
+    Media,
+    Outcome,
+    Post,
+    Recognised,
+)
 from .common import as_count, as_dict, as_list, as_seconds, as_text, dig
 
 MAIN_HOST = "x.com"
@@ -42,6 +52,8 @@ _PROFILE_PATH = re.compile(r"/(?P<user>\w{1,50})/?")
 _HASHTAG_PATH = re.compile(r"/hashtag/(?P<tag>[^/]+)/?")
 _SHORT_PATH = re.compile(r"/(?P<code>[A-Za-z0-9]+)/?")
 _GRAPHQL_PATH = re.compile(r"/graphql/[\w-]+/(?P<operation>TweetResultByRestId|TweetDetail)$")
+_TIMELINE_PATH = re.compile(r"/graphql/[\w-]+/UserTweets$")
+_USER_PATH = re.compile(r"/graphql/[\w-]+/UserByScreenName$")
 
 # Share attribution: `s` (share sheet source), `t` (per-share token), `ref_src`/`ref_url`
 # (embeds), `src` (e.g. hashtag_click), `cxt`, `cn`, `utm_*`, click ids. `lang` and `f`
@@ -125,6 +137,51 @@ class XAdapter:
         if found and found["user"].lower() not in _RESERVED:
             return parts.recognised(self, "profile", f"https://{MAIN_HOST}/{found['user']}")
         return parts.recognised(self, "page", f"https://{MAIN_HOST}{parts.path}")
+
+    # -- a listing (account) ------------------------------------------------------------
+
+    def listing(self, page_url: str, exchanges: list[Exchange]) -> Listing | None:
+        """The posts an account page showed, in order. x.com loads the timeline by the
+        GraphQL XHR `UserTweets`, a page of it each time the visitor scrolls (each answer
+        read is one page): `data.user.result.timeline.timeline.instructions` (older
+        answers: `timeline_v2`) hold the pinned post (`TimelinePinEntry`, listed first),
+        then `TimelineAddEntries` with `tweet-<id>` entries, self-thread modules
+        (`profile-conversation-…`) and cursors. Promoted entries (`promoted-tweet-…`, or
+        an item with `promotedMetadata`) are ads placed by X, not the account's posts,
+        and are skipped. A repost is listed as the post it reposts (that is what the
+        timeline shows). `has_more`: the last answer read had posts and a bottom cursor
+        (X sends a bottom cursor even at the end, with no posts)."""
+        seen = self.recognise(page_url)
+        if seen is None or seen.kind != "profile":
+            return None
+        handle = seen.canonical_url.split("?", 1)[0].rsplit("/", 1)[-1]
+        found = Listing(self.name, "account", handle, source="graphql:UserTweets")
+        user_id = _user_id(handle, exchanges)
+        pinned: list[tuple[str, str]] = []
+        shown: list[tuple[str, str]] = []
+        for exchange in exchanges:
+            parts = urlsplit(exchange.url)
+            if (exchange.status != 200 or (parts.hostname or "") not in _API_HOSTS
+                    or not _TIMELINE_PATH.search(parts.path)):
+                continue
+            asked = (parse_qs(parts.query).get("variables") or [""])[0]
+            asked_user = as_text(as_dict(common.load_json(asked)).get("userId"))
+            if user_id and asked_user and asked_user != user_id:
+                continue  # another account's timeline (a hover card, a linked profile)
+            answer = as_dict(common.load_json(exchange.body))
+            timeline = as_dict(dig(answer, "data", "user", "result"))
+            instructions = as_list(dig(timeline, "timeline", "timeline", "instructions")) or \
+                as_list(dig(timeline, "timeline_v2", "timeline", "instructions"))
+            if not instructions:
+                continue
+            found.pages += 1
+            page_posts, bottom = _timeline_posts(instructions, pinned)
+            shown += page_posts
+            found.has_more = bottom and bool(page_posts)
+        for post in pinned + shown:
+            if post[0] not in {i for i, _ in found.posts}:
+                found.posts.append(post)
+        return found
 
     # -- the post -------------------------------------------------------------------------
 
@@ -312,6 +369,75 @@ def _focal_result(data: dict[str, Any], asked: str | None) -> dict[str, Any]:
         if asked and (rest_id == asked or entry_id == f"tweet-{asked}"):
             return result
     return candidates[0][1] if candidates and not asked else {}
+
+
+def _user_id(handle: str, exchanges: list[Exchange]) -> str | None:
+    """The account's rest_id, from the page's `UserByScreenName` answer, if recorded."""
+    for exchange in exchanges:
+        parts = urlsplit(exchange.url)
+        if (parts.hostname or "") not in _API_HOSTS or not _USER_PATH.search(parts.path):
+            continue
+        user = as_dict(dig(common.load_json(exchange.body), "data", "user", "result"))
+        name = as_text(dig(user, "core", "screen_name")) or as_text(
+            dig(user, "legacy", "screen_name"))
+        if name and name.lower() == handle.lower() and as_text(user.get("rest_id")):
+            return as_text(user.get("rest_id"))
+    return None
+
+
+def _timeline_posts(instructions: list[Any], pinned: list[tuple[str, str]]
+                    ) -> tuple[list[tuple[str, str]], bool]:
+    """A UserTweets page's posts in order (the pinned one added to `pinned`), and whether
+    it ended with a bottom cursor."""
+    posts: list[tuple[str, str]] = []
+    bottom = False
+    for instruction in instructions:
+        instruction = as_dict(instruction)
+        kind = instruction.get("type")
+        if kind == "TimelinePinEntry":
+            pinned += _entry_posts(as_dict(instruction.get("entry")))
+            continue
+        entries = as_list(instruction.get("entries"))
+        if kind == "TimelineReplaceEntry":
+            entries = [instruction.get("entry")]
+        elif kind == "TimelineAddToModule":
+            entries = [{"entryId": as_text(i.get("entryId")) or "", "content": {"items": [i]}}
+                       for i in as_list(instruction.get("moduleItems")) if isinstance(i, dict)]
+        for entry in entries:
+            entry = as_dict(entry)
+            if dig(entry, "content", "cursorType") == "Bottom":
+                bottom = True
+            posts += _entry_posts(entry)
+    return posts, bottom
+
+
+def _entry_posts(entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """(post id, URL) of the tweets of one timeline entry (an item or a module)."""
+    if (as_text(entry.get("entryId")) or "").startswith("promoted-"):
+        return []
+    content = as_dict(entry.get("content"))
+    items = [as_dict(content.get("itemContent"))] + [
+        as_dict(dig(i, "item", "itemContent")) for i in as_list(content.get("items"))]
+    posts = []
+    for item in items:
+        if item.get("promotedMetadata"):
+            continue
+        result = as_dict(dig(item, "tweet_results", "result"))
+        if result.get("__typename") == "TweetWithVisibilityResults" or (
+                "tweet" in result and "legacy" not in result):
+            result = as_dict(result.get("tweet"))
+        reposted = as_dict(dig(result, "legacy", "retweeted_status_result", "result"))
+        if reposted:
+            result = as_dict(reposted.get("tweet")) if "tweet" in reposted and \
+                "legacy" not in reposted else reposted
+        post_id = as_text(result.get("rest_id"))
+        if not post_id or not post_id.isdigit():
+            continue  # a tombstone or an unavailable post has no id to capture
+        user = as_dict(dig(result, "core", "user_results", "result"))
+        handle = as_text(dig(user, "core", "screen_name")) or as_text(
+            dig(user, "legacy", "screen_name"))
+        posts.append((post_id, post_url(handle, post_id)))
+    return posts
 
 
 def _from_errors(errors: list[Any]) -> Outcome | None:

@@ -37,7 +37,17 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from . import common
-from .base import BLOCKED, CAPTURED, UNAVAILABLE, Exchange, Media, Outcome, Post, Recognised
+from .base import (
+    BLOCKED,
+    CAPTURED,
+    UNAVAILABLE,
+    Exchange,
+    Listing,
+    Media,
+    Outcome,
+    Post,
+    Recognised,
+)
 from .common import as_count, as_dict, as_list, as_text, dig
 
 NAME = "youtube"
@@ -61,6 +71,7 @@ _VIDEO_HOSTS = ("youtube.com", "youtube-nocookie.com")
 _PLAYER = re.compile(r"(?:window\s*\[\s*[\"']ytInitialPlayerResponse[\"']\s*\]"
                      r"|\bytInitialPlayerResponse)\s*=")
 _DATA = re.compile(r"(?:window\s*\[\s*[\"']ytInitialData[\"']\s*\]|\bytInitialData)\s*=")
+_BROWSE_PATH = re.compile(r"/youtubei/v1/browse/?$")
 _BOT = ("not a bot", "bukan bot", "unusual traffic")
 _PRIVATE = ("private", "pribadi")
 _AGE = ("confirm your age", "age-restricted", "inappropriate", "usia", "age_check",
@@ -135,6 +146,61 @@ class YoutubeAdapter:
     def _video(self, video_id: str, pairs: list[tuple[str, str]]) -> Recognised:
         removed = tuple(dict.fromkeys(n for n, _ in pairs if n != "v"))
         return Recognised(NAME, "post", f"{ORIGIN}/watch?v={video_id}", video_id, removed)
+
+    # --- a listing (a channel's videos) -----------------------------------------------------
+
+    def listing(self, page_url: str, exchanges: list[Exchange]) -> Listing | None:
+        """The videos a channel's Videos tab (`/@<handle>/videos`, also `/channel/<id>/
+        videos`) showed, in order (newest first, as the tab opens). The first ones are in
+        the page's `ytInitialData` (`contents.twoColumnBrowseResultsRenderer.tabs[]
+        .tabRenderer.content.richGridRenderer.contents[]`), the next ones in the
+        `/youtubei/v1/browse` answers the page fetches as the visitor scrolls
+        (`onResponseReceivedActions[].appendContinuationItemsAction.continuationItems`).
+        An item is a `richItemRenderer` whose content is a `videoRenderer` (`videoId`) or,
+        on newer pages, a video `lockupViewModel` (`contentId`). The page and each answer
+        count as one page; a `continuationItemRenderer` at the end of the last one read
+        means YouTube has more (`has_more`). A channel's other tabs are not read."""
+        seen = self.recognise(page_url)
+        if seen is None or seen.kind != "profile":
+            return None
+        target = seen.canonical_url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        found = Listing(NAME, "account", target.lstrip("@"),
+                        source="ytInitialData + youtubei/v1/browse")
+        page = common.page_exchange(page_url, exchanges)
+        results: list[list[Any]] = []
+        if page is not None and page.status == 200:
+            data = common.json_after(page.text(), _DATA)
+            tabs = as_list(dig(data, "contents", "twoColumnBrowseResultsRenderer", "tabs"))
+            grids = [as_dict(dig(t, "tabRenderer", "content", "richGridRenderer"))
+                     for t in tabs]
+            selected = [g for t, g in zip(tabs, grids, strict=True)
+                        if g and dig(t, "tabRenderer", "selected") is True]
+            grid = next(iter(selected or [g for g in grids if g]), None)
+            if grid is not None:
+                results.append(as_list(grid.get("contents")))
+        for exchange in exchanges:
+            if (exchange is page or exchange.status != 200
+                    or not _BROWSE_PATH.search(urlsplit(exchange.url).path)):
+                continue
+            for body in common.json_bodies([exchange]):
+                actions = as_list(as_dict(body).get("onResponseReceivedActions")) + as_list(
+                    as_dict(body).get("onResponseReceivedEndpoints"))
+                items = [i for a in actions for i in as_list(dig(
+                    a, "appendContinuationItemsAction", "continuationItems"))]
+                if items:
+                    results.append(items)
+        for items in results:
+            found.pages += 1
+            found.has_more = False
+            for item in items:
+                item = as_dict(item)
+                if "continuationItemRenderer" in item:
+                    found.has_more = True
+                    continue
+                video_id = _listed_video(as_dict(dig(item, "richItemRenderer", "content")))
+                if video_id and video_id not in {i for i, _ in found.posts}:
+                    found.posts.append((video_id, f"{ORIGIN}/watch?v={video_id}"))
+        return found
 
     # --- the post -------------------------------------------------------------------------
 
@@ -291,6 +357,16 @@ class YoutubeAdapter:
             media=media,
             source="opengraph",
         )
+
+
+def _listed_video(content: dict[str, Any]) -> str | None:
+    """The video id of a grid item's content (`videoRenderer`, or a `lockupViewModel` of
+    a video: playlists and other lockups are not posts)."""
+    video_id = as_text(dig(content, "videoRenderer", "videoId"))
+    lockup = as_dict(content.get("lockupViewModel"))
+    if video_id is None and lockup.get("contentType") in (None, "LOCKUP_CONTENT_TYPE_VIDEO"):
+        video_id = as_text(lockup.get("contentId"))
+    return video_id if video_id and _VIDEO_ID.match(video_id) else None
 
 
 def _playability(status: dict[str, Any]) -> tuple[str, str | None]:

@@ -80,3 +80,17 @@ def next_after(moment: datetime, every_seconds: int | None, cron: str | None) ->
         return croniter(cron, moment).get_next(datetime)
     assert every_seconds
     return moment + timedelta(seconds=every_seconds)
+
+
+def next_window(window: datetime, now: datetime, every_seconds: int | None,
+                cron: str | None) -> datetime:
+    """The rule's first window after `now`, on the rule's own grid (the window just run
+    plus whole intervals, or the cron's next time), so runs do not drift later."""
+    following = next_after(window, every_seconds, cron)
+    if following > now:
+        return following
+    if cron:
+        return next_after(now, None, cron)
+    assert every_seconds
+    behind = (now - following).total_seconds() // every_seconds + 1
+    return following + timedelta(seconds=behind * every_seconds)

@@ -23,7 +23,7 @@ from storage.catalog import EventDraft
 from storage.records import BLOCKED, utcnow
 
 from ..session import holder_is_dead, lease_holder
-from .rules import next_after
+from .rules import next_after, next_window
 from .run import Crawl, RunSummary, run_rule
 
 JITTER_SECONDS = 30
@@ -81,17 +81,21 @@ class Scheduler:
         """Run every rule due now, one after another; returns what ran."""
         done = []
         for due in due_rules(self.evidence.catalog.rules(), self.clock()):
-            summary = self._run(due)
+            summary = self.run_due(due)
             if summary is not None:
                 done.append(summary)
         return done
 
-    def _run(self, due: Due) -> RunSummary | None:
+    def run_due(self, due: Due, abandoned_before: datetime | None = None
+                ) -> RunSummary | None:
+        """Run one rule for one window, unless that window ran already or runs elsewhere
+        (None). A Celery worker calls this for the job beat enqueued; `abandoned_before`
+        lets it take over a run another machine started and never finished."""
         rule, catalog = due.rule, self.evidence.catalog
         started = self.clock()
         run_id = catalog.start_run(rule.name, due.due_at, started, self.holder,
-                                   holder_is_dead)
-        following = next_after(max(due.due_at, started), rule.every_seconds, rule.cron)
+                                   holder_is_dead, abandoned_before)
+        following = next_window(due.due_at, started, rule.every_seconds, rule.cron)
         following += timedelta(seconds=self.jitter())
         if run_id is None:  # this window ran already (or runs elsewhere): move on
             catalog.update_rule(rule.name, next_run_at=following)

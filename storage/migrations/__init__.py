@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HEAD = "0001_baseline"
+HEAD = "0002_jobs"
 SCRIPTS = Path(__file__).resolve().parent
+MIGRATION_LOCK = 0x5A4B4D47  # PostgreSQL advisory lock held while migrating
 
 
 def upgrade(engine) -> None:
@@ -21,5 +22,11 @@ def upgrade(engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Workers starting together on a new shared catalog: one migrates, the others
+            # wait here and then find it current (SQLite serialises writers by itself).
+            from sqlalchemy import text
+
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
