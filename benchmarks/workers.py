@@ -520,7 +520,7 @@ def run_beat(services: Services, work: Path, rnd: int) -> BeatRun:
         queue_length = client.llen("tiktok")
         check_rules(jobs, due, queue_length)
     finally:
-        procs.stop(signal.SIGINT)  # beat releases its lock on Ctrl-C
+        procs.stop(signal.SIGTERM)  # beat releases its lock on SIGTERM (and Ctrl-C)
         catalog.close()
     return BeatRun(rnd, [(j.created_at - due).total_seconds() for j in jobs],
                    [(j.enqueued_at - due).total_seconds() for j in jobs], startup, cpu, busy,

@@ -96,11 +96,17 @@ def beat(
 
     settings = _broker_settings()
     client = _redis(settings)
+    import signal
+
     from crawlers.session import lease_holder
     from saksi.cli import _open
     from saksi.distributed.app import make_app, send
     from saksi.distributed.beat import Beat, BeatLock
 
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # a service manager's SIGTERM stops beat like Ctrl-C
+
+    signal.signal(signal.SIGTERM, stop)
     celery = make_app(settings)
     tick = settings.jobs.beat_tick_seconds
     lock = BeatLock(client, lease_holder(), max(30.0, 3 * tick))
