@@ -269,17 +269,20 @@ def jobs(
             _print_json(line)
         return
     table = Table(box=None)
-    for column in ("job", "what", "window", "state", "tries", "shown", "new", "known",
+    for column in ("kind", "what", "when", "state", "tries", "shown", "new", "known",
                    "failed", "reason"):
         table.add_column(column, overflow="fold")
     for line in lines:
         summary = line.get("summary") or {}
-        what = line.get("rule") or line.get("url") or line.get("subject", "")
-        table.add_row(str(line.get("job") or line.get("id")), what,
-                      (line.get("due_at") or "")[:16], line["status"],
-                      str(line.get("attempts", "")), str(summary.get("seen", "")),
-                      str(len(summary.get("new", []))) if summary else "",
-                      str(len(summary.get("known", {}))) if summary else "",
-                      str(len(summary.get("failed", []))) if summary else "",
+        if line.get("kind") == "capture":
+            what = f"{line['subject'][:13]} {line.get('url') or ''}"
+            when = line.get("enqueued_at") or line.get("created_at") or ""
+        else:
+            what, when = line.get("rule") or line.get("subject", ""), line.get("due_at") or ""
+        counts = ([str(summary.get("seen", "")), str(len(summary.get("new", []))),
+                   str(len(summary.get("known", {}))), str(len(summary.get("failed", [])))]
+                  if summary else ["", "", "", ""])
+        table.add_row(line.get("kind") or "rule", what, when[:16].replace("T", " "),
+                      line["status"], str(line.get("attempts", "")), *counts,
                       line.get("error") or summary.get("error") or "")
     out.print(table)
