@@ -208,3 +208,26 @@ def test_a_recheck_rule_records_a_takedown_when_its_window_comes(psite, tmp_path
         original["id"]]
     rule = run_saksi(env, "track", "list", "--json").json_lines()[0]
     assert rule["last_status"] == "done" and rule["next_run_at"] > rule["last_run_at"]
+
+
+def test_an_x_account_rule_reads_the_timeline_xhr_and_captures_the_newest_post(
+        psite, tmp_path):
+    """X loads a profile's posts by GraphQL `UserTweets`: the run reads them from the
+    recorded answer, in the order shown (the pinned post first, the ad left out)."""
+    from tests.fixtures.platform_pages import x_listing as xl
+
+    env = platform_env(tmp_path / "data", psite, SAKSI_LIMITS__MAX_CAPTURE_SECONDS="15",
+                       SAKSI_CAPTURE__DEFAULT_MODE="browser")
+    assert run_saksi(env, "track", "add", "x", f"@{xl.HANDLE}", "--every", "1h",
+                     "--max-posts", "1").code == 0
+    run = run_saksi(env, "track", "run", f"x-{xl.HANDLE}", "--json", timeout=300)
+    assert run.code == 0, run.stderr
+    summary = run.json()
+    assert summary["listing_status"] == "captured" and summary["pages"] == 1
+    assert summary["seen"] == len(xl.FIRST_PAGE) and summary["has_more"] is True
+    listing = run_saksi(env, "show", summary["listing_capture"], "--json").json()
+    assert [(p["post_id"], p["url"].split("/")[3]) for p in listing["post"]["listing"][
+        "posts"]] == xl.FIRST_PAGE
+    post, = summary["new"]  # --max-posts 1: the pinned post
+    shown = run_saksi(env, "show", post, "--json").json()
+    assert shown["post"]["post_id"] == xl.FIRST_PAGE[0][0]
