@@ -386,6 +386,14 @@ class Catalog:
         with self.write() as conn:
             return job_rows.claim(conn, jobs, key, holder, now, until, holder_is_dead, _aware)
 
+    def renew_job(self, key: str, holder: str, until: datetime) -> bool:
+        """Extend a running job's lease, if this holder still has it (a long rule run
+        must not look abandoned to a second delivery of its job)."""
+        with self.write(durable=False) as conn:
+            return conn.execute(update(jobs).where(
+                jobs.c.key == key, jobs.c.holder == holder,
+                jobs.c.state == job_rows.RUNNING).values(lease_until=until)).rowcount > 0
+
     def update_job(self, key: str, **values: Any) -> None:
         with self.write() as conn:
             conn.execute(update(jobs).where(jobs.c.key == key).values(**values))

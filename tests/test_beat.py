@@ -106,3 +106,36 @@ def test_one_beat_at_a_time(redis_server):
     assert one.take()  # renewing its own lock
     one.release()
     assert other.take()
+
+
+def test_a_running_job_keeps_its_lease_while_its_worker_is_alive(tmp_path):
+    """Redis hands a job on after the visibility timeout however long the job runs: the
+    worker renews the job's lease meanwhile, so the second delivery finds it busy."""
+    import time
+
+    from config import load_settings
+    from crawlers.session import holder_is_dead
+    from saksi.distributed.execute import JobRunner
+    from storage.jobs import Job
+    from storage.records import utcnow
+
+    settings = load_settings({"SAKSI_DATA_DIR": str(tmp_path / "data"),
+                              "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+                              "SAKSI_JOBS__VISIBILITY_TIMEOUT_SECONDS": "15",
+                              "SAKSI_LIMITS__MAX_CAPTURE_SECONDS": "4"})
+    runner = JobRunner(settings)
+    try:
+        catalog = runner.evidence.catalog
+        catalog.add_jobs([Job("rule:r:w", "rule", "tiktok", "r")], utcnow())
+        lease = timedelta(seconds=15)
+        first = catalog.claim_job("rule:r:w", runner.holder, utcnow(), utcnow() + lease,
+                                  holder_is_dead).job.lease_until
+        with runner._lease_kept("rule:r:w", lease):
+            time.sleep(5.5)
+            renewed = catalog.get_job("rule:r:w").lease_until
+            # Redis hands the job on one visibility timeout after it was taken
+            second = catalog.claim_job("rule:r:w", "elsewhere:1:1", first,
+                                       first + lease, holder_is_dead)
+        assert renewed > first and second.outcome == "busy"
+    finally:
+        runner.close()

@@ -144,8 +144,12 @@ def test_a_job_is_claimed_by_one_live_holder_and_never_run_again_once_done(catal
     busy = catalog.claim_job("capture:01a", "host:2:2", now, later, alive)
     assert busy.outcome == "busy" and busy.until == later
     assert catalog.stale_jobs(now) == [] and len(catalog.stale_jobs(later + timedelta(1))) == 1
+    assert catalog.renew_job("capture:01a", "host:1:1", later + timedelta(minutes=30))
+    assert catalog.stale_jobs(later + timedelta(minutes=1)) == []  # renewed: not stale
+    assert not catalog.renew_job("capture:01a", "host:9:9", later)  # not its holder
     taken = catalog.claim_job("capture:01a", "host:2:2", now, later, dead)  # holder died
     assert taken.outcome == "claimed" and taken.job.attempts == 2
+    assert not catalog.renew_job("capture:01a", "host:1:1", later)  # the lease moved on
     catalog.update_job("capture:01a", state="done", finished_at=later)
     assert catalog.claim_job("capture:01a", "host:3:3", later, later, dead).outcome == "done"
     assert catalog.claim_job("capture:zz", "host:3:3", later, later, dead).outcome == "missing"

@@ -13,6 +13,8 @@ Exactly one sealed capture per capture job, even when a worker is killed mid-cap
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -91,10 +93,11 @@ class JobRunner:
 
         recover_interrupted(self.evidence)  # captures a killed worker left open
         try:
-            if job.kind == "capture":
-                state, error = self._capture(job)
-            else:
-                state, error = self._rule(job)
+            with self._lease_kept(key, lease):
+                if job.kind == "capture":
+                    state, error = self._capture(job)
+                else:
+                    state, error = self._rule(job)
         except Busy as busy:
             return self._later(key, task, busy.seconds)
         except CrawlHostLost as lost:
@@ -177,6 +180,27 @@ class JobRunner:
         return (FAILED if summary.error else DONE), summary.error
 
     # ---- bookkeeping -----------------------------------------------------------------
+
+    @contextmanager
+    def _lease_kept(self, key: str, lease: timedelta) -> Iterator[None]:
+        """Renew the job's lease while it runs: Redis hands the job to another worker
+        after the visibility timeout whatever happens, and that worker must find the
+        job still held (busy), not abandoned, while this one is alive and working."""
+        import threading
+
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(max(5.0, lease.total_seconds() / 3)):
+                self.evidence.catalog.renew_job(key, self.holder, utcnow() + lease)
+
+        keeper = threading.Thread(target=renew, name="job-lease", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            keeper.join()
 
     def _after_captures(self) -> None:
         import time
