@@ -315,10 +315,11 @@ class Catalog:
         with self.write() as conn:
             row = conn.execute(select(tracking_runs).where(
                 tracking_runs.c.rule == rule, tracking_runs.c.due_at == due_at)).first()
-            abandoned = abandoned_before is not None and _aware(row.started_at) < \
-                abandoned_before if row is not None else False
-            if row is None or row.status != "running" or not (
-                    abandoned or (holder_is_dead is not None and holder_is_dead(row.holder))):
+            if row is None or row.status != "running":
+                return None
+            abandoned = (abandoned_before is not None
+                         and _aware(row.started_at) < abandoned_before)
+            if not (abandoned or (holder_is_dead is not None and holder_is_dead(row.holder))):
                 return None
             taken = conn.execute(update(tracking_runs).where(
                 tracking_runs.c.id == row.id, tracking_runs.c.holder == row.holder).values(
